@@ -1,0 +1,789 @@
+//! Raw configuration in, validated configuration out. Every check happens here, once, and
+//! every error is collected (not just the first) with the path of its field. Nothing on
+//! the request path checks configuration again.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use ipnet::IpNet;
+
+use super::raw::*;
+use super::Compiled;
+use crate::integrate::http::{upstream_tls, HttpIntegration, HttpSettings, UrlPart};
+use crate::integrate::{Integration, MockIntegration};
+use crate::listener::tls::{self, ClientAuthMode, ClientAuthSpec, TlsSpec};
+use crate::listener::{Limits, ListenerSpec};
+use crate::record::access_log::{AccessLogSpec, Output};
+use crate::respond::{GatewayResponses, Override, ResponseType};
+use crate::route::{self, MethodMatch, Route, RouteTable, Router, Segment};
+
+/// Default upstream timeout, as API Gateway's integration timeout.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(29);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Request id policy.
+#[derive(Debug, Clone)]
+pub struct RequestIdPolicy {
+    pub header: HeaderName,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl RequestIdPolicy {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// Errors found while compiling, each with the path of its field.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<(String, String)>);
+
+impl Errors {
+    fn push(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.0.push((path.into(), msg.into()));
+    }
+}
+
+/// Parse a duration: `500ms`, `10s`, `2m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{s}` needs a unit (ms, s, m or h)"))?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like `500ms`, `10s`, `2m`"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{s}` (use ms, s, m or h)"
+            ))
+        }
+    };
+    Ok(d)
+}
+
+fn duration(errors: &mut Errors, path: &str, v: &Option<String>, default: Duration) -> Duration {
+    match v {
+        None => default,
+        Some(s) => match parse_duration(s) {
+            Ok(d) if d.is_zero() => {
+                errors.push(path, "must be greater than zero");
+                default
+            }
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(path, e);
+                default
+            }
+        },
+    }
+}
+
+fn header_name(errors: &mut Errors, path: &str, s: &str) -> Option<HeaderName> {
+    match HeaderName::from_bytes(s.as_bytes()) {
+        Ok(h) => Some(h),
+        Err(_) => {
+            errors.push(path, format!("`{s}` is not a valid header name"));
+            None
+        }
+    }
+}
+
+fn header_map(
+    errors: &mut Errors,
+    path: &str,
+    m: &std::collections::BTreeMap<String, String>,
+) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (k, v) in m {
+        let p = format!("{path}.{k}");
+        let Some(name) = header_name(errors, &p, k) else {
+            continue;
+        };
+        match HeaderValue::from_str(v) {
+            Ok(val) => {
+                out.append(name, val);
+            }
+            Err(_) => errors.push(p, "invalid header value"),
+        }
+    }
+    out
+}
+
+fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| format!("invalid port in `{s}`"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err(format!(
+        "`{s}` is not an address like `127.0.0.1:8080` or `[::1]:8443`"
+    ))
+}
+
+/// Loopback, RFC 1918, unique-local or link-local: an address not reachable from the internet.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
+        IpAddr::V6(v) => {
+            v.is_loopback()
+                || (v.segments()[0] & 0xfe00) == 0xfc00
+                || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Compile a raw configuration. `base` is the directory relative file paths start from.
+pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
+    let mut e = Errors::default();
+    let s = &raw.server;
+
+    // Listeners.
+    let mut listeners = Vec::new();
+    let mut tls_configs = Vec::new();
+    let mut names = HashSet::new();
+    for (i, l) in s.listeners.iter().enumerate() {
+        let p = format!("server.listeners[{i}]");
+        if l.name.is_empty() {
+            e.push(format!("{p}.name"), "must not be empty");
+        } else if !names.insert(l.name.clone()) {
+            e.push(
+                format!("{p}.name"),
+                format!("duplicate listener name `{}`", l.name),
+            );
+        }
+        let bind = match parse_bind(&l.bind) {
+            Ok(b) => b,
+            Err(m) => {
+                e.push(format!("{p}.bind"), m);
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        };
+        if l.private && !is_internal(bind.ip()) {
+            e.push(
+                format!("{p}.bind"),
+                format!(
+                    "a private listener must bind a loopback or private address, not {}",
+                    bind.ip()
+                ),
+            );
+        }
+        let tls = l.tls.as_ref().map(|t| {
+            let client_auth = t.client_auth.as_ref().and_then(|c| {
+                let mode = match c.mode.as_str() {
+                    "required" => ClientAuthMode::Required,
+                    "optional" => ClientAuthMode::Optional,
+                    other => {
+                        e.push(
+                            format!("{p}.tls.client_auth.mode"),
+                            format!("`{other}` is not `required` or `optional`"),
+                        );
+                        return None;
+                    }
+                };
+                Some(ClientAuthSpec {
+                    mode,
+                    trust_store: resolve(base, &c.trust_store),
+                })
+            });
+            TlsSpec {
+                cert: resolve(base, &t.cert),
+                key: resolve(base, &t.key),
+                client_auth,
+            }
+        });
+        let cfg = match &tls {
+            None => None,
+            Some(spec) => match tls::server_config(spec) {
+                Ok(c) => Some(c),
+                Err(m) => {
+                    e.push(format!("{p}.tls"), m);
+                    None
+                }
+            },
+        };
+        tls_configs.push(cfg);
+        listeners.push(ListenerSpec {
+            name: l.name.clone(),
+            bind,
+            tls,
+            private: l.private,
+        });
+    }
+    if listeners.is_empty() && !raw.apis.is_empty() {
+        e.push(
+            "server.listeners",
+            "at least one listener is needed to serve APIs",
+        );
+    }
+
+    let admin = s.admin.as_ref().and_then(|a| match parse_bind(&a.bind) {
+        Ok(b) => Some(b),
+        Err(m) => {
+            e.push("server.admin.bind", m);
+            None
+        }
+    });
+
+    // Limits.
+    let d = Limits::default();
+    let lim = &s.limits;
+    let positive = |e: &mut Errors, path: &str, v: Option<u64>, dflt: u64| match v {
+        Some(0) => {
+            e.push(path, "must be greater than zero");
+            dflt
+        }
+        Some(n) => n,
+        None => dflt,
+    };
+    let limits = Limits {
+        max_header_bytes: positive(
+            &mut e,
+            "server.limits.max_header_bytes",
+            lim.max_header_bytes,
+            d.max_header_bytes as u64,
+        ) as usize,
+        max_body_bytes: positive(
+            &mut e,
+            "server.limits.max_body_bytes",
+            lim.max_body_bytes,
+            d.max_body_bytes,
+        ),
+        header_read_timeout: duration(
+            &mut e,
+            "server.limits.header_read_timeout",
+            &lim.header_read_timeout,
+            d.header_read_timeout,
+        ),
+        idle_timeout: duration(
+            &mut e,
+            "server.limits.idle_timeout",
+            &lim.idle_timeout,
+            d.idle_timeout,
+        ),
+        max_connections: positive(
+            &mut e,
+            "server.limits.max_connections",
+            lim.max_connections,
+            d.max_connections as u64,
+        ) as usize,
+        shutdown_grace: duration(
+            &mut e,
+            "server.limits.shutdown_grace",
+            &lim.shutdown_grace,
+            d.shutdown_grace,
+        ),
+    };
+
+    let mut paths = rampart_normalize::Options::default();
+    if let Some(ds) = &s.paths.duplicate_slashes {
+        match ds.parse() {
+            Ok(v) => paths.duplicate_slashes = v,
+            Err(_) => e.push(
+                "server.paths.duplicate_slashes",
+                format!("`{ds}` is not `merge` or `reject`"),
+            ),
+        }
+    }
+
+    let request_id = RequestIdPolicy {
+        header: s
+            .request_id
+            .header
+            .as_deref()
+            .and_then(|h| header_name(&mut e, "server.request_id.header", h))
+            .unwrap_or(HeaderName::from_static("x-request-id")),
+        trusted_proxies: s
+            .request_id
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                c.parse::<IpNet>()
+                    .or_else(|_| c.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        e.push(
+                            format!("server.request_id.trusted_proxies[{i}]"),
+                            format!("`{c}` is not an IP address or CIDR"),
+                        )
+                    })
+                    .ok()
+            })
+            .collect(),
+    };
+
+    let al = &s.access_log;
+    let access_log = AccessLogSpec {
+        output: match al.output.as_deref() {
+            None | Some("stdout") => Output::Stdout,
+            Some("stderr") => Output::Stderr,
+            Some("off") => Output::Off,
+            Some("") => {
+                e.push("server.access_log.output", "must not be empty");
+                Output::Stdout
+            }
+            Some(p) => Output::File(resolve(base, p)),
+        },
+        headers: al
+            .headers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| header_name(&mut e, &format!("server.access_log.headers[{i}]"), h))
+            .collect(),
+        redact: al
+            .redact_headers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                header_name(&mut e, &format!("server.access_log.redact_headers[{i}]"), h)
+            })
+            .collect(),
+    };
+
+    let mut overrides = HashMap::new();
+    for (k, r) in &s.responses {
+        let p = format!("server.responses.{k}");
+        let Some(t) = ResponseType::from_name(k) else {
+            let known: Vec<&str> = ResponseType::ALL.iter().map(|t| t.name()).collect();
+            e.push(
+                p,
+                format!("unknown response type `{k}`; known: {}", known.join(", ")),
+            );
+            continue;
+        };
+        let status = r.status.and_then(|st| match StatusCode::from_u16(st) {
+            Ok(c) if (400..=599).contains(&st) => Some(c),
+            _ => {
+                e.push(
+                    format!("{p}.status"),
+                    format!("{st} is not a 4xx or 5xx status"),
+                );
+                None
+            }
+        });
+        let headers = header_map(&mut e, &format!("{p}.headers"), &r.headers);
+        overrides.insert(
+            t,
+            Override {
+                status,
+                message: r.message.clone(),
+                headers,
+            },
+        );
+    }
+    let responses = GatewayResponses::new(&overrides);
+
+    let strip_response_headers = s
+        .strip_response_headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| header_name(&mut e, &format!("server.strip_response_headers[{i}]"), h))
+        .collect();
+
+    // APIs and routes.
+    let mut router = Router::default();
+    let mut api_names = HashSet::new();
+    for (ai, api) in raw.apis.iter().enumerate() {
+        let ap = format!("apis[{ai}]");
+        if api.name.is_empty() {
+            e.push(format!("{ap}.name"), "must not be empty");
+        } else if !api_names.insert(api.name.clone()) {
+            e.push(
+                format!("{ap}.name"),
+                format!("duplicate API name `{}`", api.name),
+            );
+        }
+        let api_name: Arc<str> = api.name.clone().into();
+        let listener_idx: Vec<usize> = match &api.listeners {
+            None => listeners
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.private)
+                .map(|(i, _)| i)
+                .collect(),
+            Some(ls) => ls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| match listeners.iter().position(|l| &l.name == n) {
+                    Some(x) => Some(x),
+                    None => {
+                        e.push(
+                            format!("{ap}.listeners[{i}]"),
+                            format!("no listener named `{n}`"),
+                        );
+                        None
+                    }
+                })
+                .collect(),
+        };
+        let mut table = RouteTable::default();
+        for (ri, r) in api.routes.iter().enumerate() {
+            let rp = format!("{ap}.routes[{ri}]");
+            let method = match r.method.to_ascii_uppercase().as_str() {
+                "ANY" => Some(MethodMatch::Any),
+                m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => {
+                    m.parse::<Method>().ok().map(MethodMatch::Exact)
+                }
+                _ => {
+                    e.push(
+                        format!("{rp}.method"),
+                        format!("`{}` is not an HTTP method or ANY", r.method),
+                    );
+                    None
+                }
+            };
+            let segments = match route::parse_template(&r.path) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    e.push(format!("{rp}.path"), m);
+                    None
+                }
+            };
+            let params: Vec<&str> = segments
+                .iter()
+                .flatten()
+                .filter_map(|s| match s {
+                    Segment::Param(n) | Segment::Greedy(n) => Some(n.as_str()),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            let integration = compile_integration(
+                &mut e,
+                &format!("{rp}.integration"),
+                &r.integration,
+                &params,
+                base,
+            );
+            let (Some(method), Some(segments), Some(integration)) = (method, segments, integration)
+            else {
+                continue;
+            };
+            let route = Arc::new(Route {
+                id: format!("{} {}", method.as_str(), r.path),
+                api: api_name.clone(),
+                method,
+                template: r.path.clone(),
+                integration,
+            });
+            match table.add(&segments, route) {
+                Ok(()) => {}
+                Err(route::AddError::Duplicate) => {
+                    e.push(rp, format!("duplicate route {} {}", r.method, r.path))
+                }
+                Err(route::AddError::ParamNameConflict(a, b)) => e.push(
+                    format!("{rp}.path"),
+                    format!(
+                        "parameter `{{{b}}}` sits where another route has `{{{a}}}`; use one name"
+                    ),
+                ),
+            }
+        }
+        let table = Arc::new(table);
+        match (&api.base_path, api.stages.is_empty()) {
+            (Some(_), false) => e.push(ap.clone(), "set either `stages` or `base_path`, not both"),
+            (None, true) => e.push(ap.clone(), "needs `stages` (e.g. [prod]) or a `base_path`"),
+            (Some(bp), true) => match route::parse_template(bp) {
+                Ok(segs) if segs.iter().all(|s| matches!(s, Segment::Literal(_))) => {
+                    let base: Vec<String> = segs
+                        .into_iter()
+                        .filter_map(|s| match s {
+                            Segment::Literal(l) => Some(l),
+                            _ => None,
+                        })
+                        .collect();
+                    router.mount(
+                        api_name.clone(),
+                        None,
+                        base,
+                        listener_idx.clone(),
+                        table.clone(),
+                    );
+                }
+                Ok(_) => e.push(
+                    format!("{ap}.base_path"),
+                    "a base path cannot have parameters",
+                ),
+                Err(m) => e.push(format!("{ap}.base_path"), m),
+            },
+            (None, false) => {
+                let mut seen = HashSet::new();
+                for (si, st) in api.stages.iter().enumerate() {
+                    if st.is_empty()
+                        || !st
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    {
+                        e.push(
+                            format!("{ap}.stages[{si}]"),
+                            format!("`{st}` is not a stage name (letters, digits, `-`, `_`)"),
+                        );
+                    } else if !seen.insert(st) {
+                        e.push(
+                            format!("{ap}.stages[{si}]"),
+                            format!("duplicate stage `{st}`"),
+                        );
+                    } else {
+                        router.mount(
+                            api_name.clone(),
+                            Some(st.clone()),
+                            vec![st.clone()],
+                            listener_idx.clone(),
+                            table.clone(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for (a, b, base) in router.conflicts() {
+        e.push(
+            "apis",
+            format!("APIs `{a}` and `{b}` are both served at `{base}` on the same listener"),
+        );
+    }
+
+    if !e.0.is_empty() {
+        return Err(e);
+    }
+    Ok(Compiled {
+        listeners,
+        tls_configs,
+        admin,
+        limits,
+        paths,
+        request_id,
+        access_log,
+        responses,
+        strip_response_headers,
+        router,
+    })
+}
+
+fn compile_integration(
+    e: &mut Errors,
+    p: &str,
+    raw: &RawIntegration,
+    params: &[&str],
+    base: &Path,
+) -> Option<Integration> {
+    match raw {
+        RawIntegration::Mock(m) => {
+            let status = match StatusCode::from_u16(m.status) {
+                Ok(s) => s,
+                Err(_) => {
+                    e.push(
+                        format!("{p}.status"),
+                        format!("{} is not an HTTP status", m.status),
+                    );
+                    return None;
+                }
+            };
+            let headers = header_map(e, &format!("{p}.headers"), &m.headers);
+            Some(Integration::Mock(MockIntegration::new(
+                status,
+                headers,
+                Bytes::from(m.body.clone()),
+            )))
+        }
+        RawIntegration::Http(h) => {
+            let before = e.0.len();
+            let url: http::Uri = match h.url.replace(['{', '}'], "_").parse() {
+                Ok(u) => u,
+                Err(_) => {
+                    e.push(format!("{p}.url"), format!("`{}` is not a URL", h.url));
+                    return None;
+                }
+            };
+            let scheme = match url.scheme_str() {
+                Some("http") => http::uri::Scheme::HTTP,
+                Some("https") => http::uri::Scheme::HTTPS,
+                _ => {
+                    e.push(format!("{p}.url"), "must start with http:// or https://");
+                    return None;
+                }
+            };
+            let Some(authority) = url.authority().cloned() else {
+                e.push(format!("{p}.url"), "needs a host");
+                return None;
+            };
+            if url.query().is_some() {
+                e.push(format!("{p}.url"), "must not have a query string");
+            }
+            // The path as written, placeholders included.
+            let after_scheme = &h.url[h.url.find("://").map(|i| i + 3).unwrap_or(0)..];
+            let raw_path = after_scheme
+                .find('/')
+                .map(|i| &after_scheme[i..])
+                .unwrap_or("");
+            let mut template = None;
+            if raw_path.contains('{') {
+                let mut parts = Vec::new();
+                let mut rest = raw_path;
+                while let Some(i) = rest.find('{') {
+                    parts.push(UrlPart::Text(rest[..i].to_string()));
+                    let Some(j) = rest[i..].find('}') else {
+                        e.push(format!("{p}.url"), "unclosed `{` in URL");
+                        break;
+                    };
+                    let name = rest[i + 1..i + j].trim_end_matches('+');
+                    if !params.contains(&name) {
+                        e.push(
+                            format!("{p}.url"),
+                            format!("`{{{name}}}` is not a parameter of the route's path"),
+                        );
+                    }
+                    parts.push(UrlPart::Param(name.to_string()));
+                    rest = &rest[i + j + 1..];
+                }
+                parts.push(UrlPart::Text(rest.to_string()));
+                template = Some(parts);
+            }
+            let forward_query = match h.query.as_deref() {
+                None | Some("forward") => true,
+                Some("drop") => false,
+                Some(o) => {
+                    e.push(
+                        format!("{p}.query"),
+                        format!("`{o}` is not `forward` or `drop`"),
+                    );
+                    true
+                }
+            };
+            let connect_timeout = duration(
+                e,
+                &format!("{p}.connect_timeout"),
+                &h.connect_timeout,
+                DEFAULT_CONNECT_TIMEOUT,
+            );
+            let timeout = duration(
+                e,
+                &format!("{p}.timeout"),
+                &h.timeout,
+                DEFAULT_UPSTREAM_TIMEOUT,
+            );
+            let mut ca = None;
+            let mut client = None;
+            if let Some(t) = &h.tls {
+                if scheme != http::uri::Scheme::HTTPS {
+                    e.push(format!("{p}.tls"), "TLS settings need an https:// URL");
+                }
+                if let Some(c) = &t.ca {
+                    match tls::load_certs(&resolve(base, c)) {
+                        Ok(v) => ca = Some(v),
+                        Err(m) => e.push(format!("{p}.tls.ca"), m),
+                    }
+                }
+                match (&t.client_cert, &t.client_key) {
+                    (Some(c), Some(k)) => {
+                        match (
+                            tls::load_certs(&resolve(base, c)),
+                            tls::load_key(&resolve(base, k)),
+                        ) {
+                            (Ok(c), Ok(k)) => client = Some((c, k)),
+                            (Err(m), _) => e.push(format!("{p}.tls.client_cert"), m),
+                            (_, Err(m)) => e.push(format!("{p}.tls.client_key"), m),
+                        }
+                    }
+                    (None, None) => {}
+                    _ => e.push(
+                        format!("{p}.tls"),
+                        "`client_cert` and `client_key` go together",
+                    ),
+                }
+            }
+            if e.0.len() > before {
+                return None;
+            }
+            let tls = match upstream_tls(ca, client) {
+                Ok(t) => t,
+                Err(m) => {
+                    e.push(format!("{p}.tls"), m);
+                    return None;
+                }
+            };
+            let base_path = if template.is_some() {
+                String::new()
+            } else {
+                raw_path.trim_end_matches('/').to_string()
+            };
+            let settings = HttpSettings {
+                scheme,
+                authority,
+                base_path,
+                template,
+                forward_query,
+                connect_timeout,
+                timeout,
+                http2: h.http2,
+                preserve_host: h.preserve_host,
+            };
+            match HttpIntegration::new(settings, tls) {
+                Ok(i) => Some(Integration::Http(Arc::new(i))),
+                Err(m) => {
+                    e.push(format!("{p}.url"), m);
+                    None
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("29s"), Ok(Duration::from_secs(29)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.4",
+            "::1",
+            "fd00::1",
+        ] {
+            assert!(
+                is_internal(ip.parse().unwrap_or(IpAddr::from([8, 8, 8, 8]))),
+                "{ip}"
+            );
+        }
+        for ip in ["0.0.0.0", "8.8.8.8", "::", "2001:db8::1"] {
+            assert!(
+                !is_internal(ip.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))),
+                "{ip}"
+            );
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The configuration file as written: serde types, unknown fields rejected everywhere.
+//! Nothing here is used on the request path; `compile` turns it into checked domain types.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub apis: Vec<RawApi>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    #[serde(default)]
+    pub listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub admin: Option<RawAdmin>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub paths: RawPaths,
+    #[serde(default)]
+    pub request_id: RawRequestId,
+    #[serde(default)]
+    pub access_log: RawAccessLog,
+    /// Gateway responses by type (`RESOURCE_NOT_FOUND`, `DEFAULT_4XX`, ...).
+    #[serde(default)]
+    pub responses: BTreeMap<String, RawGatewayResponse>,
+    /// Response headers removed from every upstream response (e.g. `server`, `x-powered-by`).
+    #[serde(default)]
+    pub strip_response_headers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub name: String,
+    /// `host:port`; port 0 picks a free port.
+    pub bind: String,
+    #[serde(default)]
+    pub tls: Option<RawTls>,
+    /// A private listener serves internal APIs and must bind a loopback or private address.
+    #[serde(default)]
+    pub private: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain file.
+    pub cert: String,
+    /// PEM private key file.
+    pub key: String,
+    #[serde(default)]
+    pub client_auth: Option<RawClientAuth>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientAuth {
+    /// `required` or `optional`.
+    pub mode: String,
+    /// PEM file of the CA certificates that client certificates must chain to.
+    pub trust_store: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub bind: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_header_bytes: Option<u64>,
+    pub max_body_bytes: Option<u64>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<u64>,
+    pub shutdown_grace: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaths {
+    /// `merge` (default) or `reject`.
+    pub duplicate_slashes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestId {
+    /// Header that carries the request id (default `x-request-id`).
+    pub header: Option<String>,
+    /// Peers (CIDRs) whose request id header is trusted; from anyone else a new id is made.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessLog {
+    /// `stdout` (default), `stderr`, `off`, or a file path.
+    pub output: Option<String>,
+    /// Request headers to include in each entry (credentials are still redacted).
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// Extra request headers never to be logged (Authorization and Cookie never are).
+    #[serde(default)]
+    pub redact_headers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGatewayResponse {
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub name: String,
+    /// Stage names; each is served under `/{stage}`.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// A custom base path instead of stages (`/` serves the API at the root).
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// Listeners that serve this API (default: every listener that is not private).
+    #[serde(default)]
+    pub listeners: Option<Vec<String>>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// An HTTP method or `ANY`.
+    pub method: String,
+    /// A path template: `/pets/{id}`, `/files/{proxy+}`.
+    pub path: String,
+    pub integration: RawIntegration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawIntegration {
+    Http(RawHttpIntegration),
+    Mock(RawMockIntegration),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpIntegration {
+    /// Upstream URL. Without `{param}` placeholders the route's path is appended to it;
+    /// with them, the path is exactly the URL with the placeholders filled in.
+    pub url: String,
+    /// `forward` (default) or `drop` the request's query string.
+    pub query: Option<String>,
+    pub connect_timeout: Option<String>,
+    /// Total time for the upstream to answer (default 29 s, as API Gateway).
+    pub timeout: Option<String>,
+    /// Speak HTTP/2 to the upstream (by ALPN over TLS, prior knowledge over plain HTTP).
+    #[serde(default)]
+    pub http2: bool,
+    /// Send the client's Host header instead of the upstream's authority.
+    #[serde(default)]
+    pub preserve_host: bool,
+    #[serde(default)]
+    pub tls: Option<RawUpstreamTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamTls {
+    /// PEM CA bundle to verify the upstream with (default: the public web roots).
+    pub ca: Option<String>,
+    /// Client certificate (PEM chain) and key presented to the upstream.
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMockIntegration {
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+}
+
+fn default_status() -> u16 {
+    200
+}

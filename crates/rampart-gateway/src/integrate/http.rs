@@ -1,0 +1,305 @@
+//! HTTP integration: proxy to an upstream URL.
+//!
+//! - Path: without placeholders, the route's resource path is appended to the URL's path;
+//!   with `{param}` / `{proxy}` placeholders the path is the URL with them filled in
+//!   (values percent-encoded). Either way the path sent is built from the canonical path.
+//! - Query: forwarded as received, or dropped.
+//! - Connections: one keep-alive pool per integration; HTTP/1.1, or HTTP/2 (ALPN over TLS,
+//!   prior knowledge over plain HTTP); connect timeout and a total timeout (29 s default)
+//!   that covers the response head and its body.
+//! - Upstream errors never reach the client: 502/504 with a generic message, detail logged.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri, Version};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::body::{upstream, BodyTooLarge, GatewayBody, LimitedBody};
+use crate::respond::GatewayError;
+use crate::route::ParamValue;
+
+/// One part of a URL path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlPart {
+    Text(String),
+    Param(String),
+}
+
+/// TLS settings toward the upstream, already loaded.
+pub struct UpstreamTls {
+    pub config: rustls::ClientConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
+    /// The URL's path without its trailing slash (`""` for the root).
+    pub base_path: String,
+    /// Set when the URL has placeholders.
+    pub template: Option<Vec<UrlPart>>,
+    pub forward_query: bool,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub http2: bool,
+    pub preserve_host: bool,
+}
+
+pub struct HttpIntegration {
+    pub settings: HttpSettings,
+    host_header: HeaderValue,
+    client: Client<HttpsConnector<HttpConnector>, LimitedBody>,
+}
+
+impl std::fmt::Debug for HttpIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpIntegration")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Headers that are about one connection and never cross a proxy.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    // Headers named in Connection are hop-by-hop too.
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        h.remove(n);
+    }
+    for n in &HOP_BY_HOP {
+        h.remove(n);
+    }
+    h.remove(header::TRANSFER_ENCODING);
+}
+
+impl HttpIntegration {
+    pub fn new(settings: HttpSettings, tls: UpstreamTls) -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(settings.connect_timeout));
+        http.set_nodelay(true);
+        http.set_keepalive(Some(Duration::from_secs(60)));
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls.config)
+            .https_or_http();
+        let connector = if settings.http2 {
+            builder.enable_all_versions().wrap_connector(http)
+        } else {
+            builder.enable_http1().wrap_connector(http)
+        };
+        let mut cb = Client::builder(TokioExecutor::new());
+        cb.pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .pool_timer(hyper_util::rt::TokioTimer::new());
+        if settings.http2 && settings.scheme == http::uri::Scheme::HTTP {
+            cb.http2_only(true);
+        }
+        let client = cb.build(connector);
+        let host_header = HeaderValue::from_str(settings.authority.as_str())
+            .map_err(|_| "invalid upstream authority".to_string())?;
+        Ok(Self {
+            settings,
+            host_header,
+            client,
+        })
+    }
+
+    /// The upstream path and query for a request.
+    pub fn upstream_path(
+        &self,
+        resource_path: &str,
+        params: &[(&str, ParamValue<'_>)],
+        query: Option<&str>,
+    ) -> String {
+        let s = &self.settings;
+        let mut out = String::with_capacity(s.base_path.len() + resource_path.len() + 32);
+        match &s.template {
+            Some(parts) => {
+                for p in parts {
+                    match p {
+                        UrlPart::Text(t) => out.push_str(t),
+                        UrlPart::Param(name) => {
+                            if let Some((_, v)) = params.iter().find(|(n, _)| n == name) {
+                                v.encoded(&mut out);
+                            }
+                        }
+                    }
+                }
+            }
+            None => {
+                out.push_str(&s.base_path);
+                for seg in resource_path.split('/').skip(1) {
+                    out.push('/');
+                    rampart_normalize::encode_segment(seg, &mut out);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        if s.forward_query {
+            if let Some(q) = query {
+                out.push('?');
+                out.push_str(q);
+            }
+        }
+        out
+    }
+
+    /// Send the request upstream and return its response, or a gateway error.
+    pub async fn forward(
+        &self,
+        mut parts: http::request::Parts,
+        body: LimitedBody,
+        path_and_query: &str,
+        forwarded: &Forwarded<'_>,
+    ) -> Result<Response<GatewayBody>, GatewayError> {
+        let s = &self.settings;
+        let uri = Uri::builder()
+            .scheme(s.scheme.clone())
+            .authority(s.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+            .map_err(|e| GatewayError::Internal {
+                detail: format!("upstream uri: {e}"),
+            })?;
+        let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        let h = &mut parts.headers;
+        strip_hop_by_hop(h);
+        h.remove(header::HOST);
+        if s.preserve_host {
+            if let Some(v) = &original_host {
+                h.insert(header::HOST, v.clone());
+            }
+        } else {
+            h.insert(header::HOST, self.host_header.clone());
+        }
+        if let Some(v) = original_host {
+            h.insert(HeaderName::from_static("x-forwarded-host"), v);
+        }
+        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(prev) if forwarded.trust_forwarded => format!("{prev}, {}", forwarded.client_ip),
+            _ => forwarded.client_ip.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&xff) {
+            h.insert(HeaderName::from_static("x-forwarded-for"), v);
+        }
+        h.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static(if forwarded.tls { "https" } else { "http" }),
+        );
+        if let Ok(v) = HeaderValue::from_str(forwarded.request_id) {
+            h.insert(HeaderName::from_static("x-request-id"), v);
+        }
+        parts.uri = uri;
+        parts.version = Version::HTTP_11;
+        let req = Request::from_parts(parts, body);
+
+        let deadline = tokio::time::Instant::now() + s.timeout;
+        let resp = match tokio::time::timeout_at(deadline, self.client.request(req)).await {
+            Err(_) => return Err(GatewayError::UpstreamTimeout),
+            Ok(Err(e)) => return Err(classify(e)),
+            Ok(Ok(r)) => r,
+        };
+        let (mut rp, rb) = resp.into_parts();
+        strip_hop_by_hop(&mut rp.headers);
+        rp.version = Version::HTTP_11;
+        Ok(Response::from_parts(rp, upstream(rb, Some(deadline))))
+    }
+}
+
+/// Facts about the client that go into the `X-Forwarded-*` headers.
+pub struct Forwarded<'a> {
+    pub client_ip: IpAddr,
+    pub tls: bool,
+    pub request_id: &'a str,
+    /// The peer is a trusted proxy: keep its `X-Forwarded-For` chain.
+    pub trust_forwarded: bool,
+}
+
+/// Map a client error to a gateway error: an oversize request body is the client's fault.
+fn classify(e: hyper_util::client::legacy::Error) -> GatewayError {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if s.downcast_ref::<BodyTooLarge>().is_some() {
+            return GatewayError::BodyTooLarge;
+        }
+        src = s.source();
+    }
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        src = s.source();
+    }
+    GatewayError::UpstreamFailure { detail }
+}
+
+/// Remove configured response headers (`server`, `x-powered-by`, ...).
+pub fn strip_response_headers(h: &mut HeaderMap, names: &[HeaderName]) {
+    for n in names {
+        h.remove(n);
+    }
+}
+
+/// Build the rustls client configuration for an upstream.
+pub fn upstream_tls(
+    ca: Option<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    client: Option<(
+        Vec<rustls_pki_types::CertificateDer<'static>>,
+        rustls_pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> Result<UpstreamTls, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(certs) => {
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("invalid CA certificate: {e}"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let config = match client {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("invalid client certificate or key: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(UpstreamTls { config })
+}

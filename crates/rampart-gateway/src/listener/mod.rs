@@ -1,0 +1,304 @@
+//! Stage 1, listener: sockets, TLS, HTTP/1.1 and HTTP/2, connection limits and timeouts.
+//!
+//! Each listener accepts on its own task. A connection is admitted only while the
+//! gateway-wide connection limit has room (past it, new connections are closed at once
+//! and counted). TLS handshakes must finish within the header read timeout. HTTP/1.1
+//! connections run behind [`conn::GuardedIo`] (slowloris 408, idle timeout); HTTP/2 is
+//! chosen by ALPN and limited by its header-list size and concurrent streams.
+
+pub mod conn;
+pub mod tls;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+use self::conn::{ConnPhase, GuardedIo};
+use self::tls::{TlsInfo, TlsSpec};
+use crate::body::RecordedBody;
+
+/// A listener as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub name: String,
+    pub bind: SocketAddr,
+    pub tls: Option<TlsSpec>,
+    pub private: bool,
+}
+
+/// Limits of the listener stage, each with a default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_header_bytes: usize,
+    pub max_body_bytes: u64,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: 16 * 1024,
+            max_body_bytes: 10 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a request knows about the connection it came on.
+#[derive(Debug)]
+pub struct ConnInfo {
+    pub listener: usize,
+    pub listener_name: Arc<str>,
+    pub peer: SocketAddr,
+    pub tls: Option<TlsInfo>,
+    pub phase: Option<Arc<ConnPhase>>,
+}
+
+/// The request handler the listener drives.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        self: Arc<Self>,
+        conn: Arc<ConnInfo>,
+        req: Request<Incoming>,
+    ) -> impl std::future::Future<Output = Response<RecordedBody>> + Send;
+    /// Limits in force now (they may change on reload).
+    fn limits(&self) -> Limits;
+    /// Connection events, for metrics and logs.
+    fn connection_opened(&self, _listener: &str) {}
+    fn connection_closed(&self, _listener: &str) {}
+    fn connection_refused(&self, _listener: &str, _reason: &'static str) {}
+}
+
+/// A bound listener and its live TLS configuration (replaced on reload).
+pub struct BoundListener {
+    pub index: usize,
+    pub spec: ListenerSpec,
+    pub local_addr: SocketAddr,
+    pub tls: Arc<ArcSwapOption<rustls::ServerConfig>>,
+    socket: TcpListener,
+}
+
+impl BoundListener {
+    pub async fn bind(
+        index: usize,
+        spec: ListenerSpec,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Self> {
+        let socket = TcpListener::bind(spec.bind).await?;
+        let local_addr = socket.local_addr()?;
+        Ok(Self {
+            index,
+            spec,
+            local_addr,
+            tls: Arc::new(ArcSwapOption::new(tls)),
+            socket,
+        })
+    }
+
+    /// Accept until `shutdown` turns true, then let in-flight connections drain.
+    pub async fn run<H: Handler>(
+        self,
+        handler: Arc<H>,
+        connections: Arc<Semaphore>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let graceful = GracefulShutdown::new();
+        let name: Arc<str> = self.spec.name.clone().into();
+        loop {
+            let accepted = tokio::select! {
+                r = self.socket.accept() => r,
+                _ = shutdown.wait_for(|s| *s) => break,
+            };
+            let (tcp, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off a little.
+                    tracing::warn!(listener = %name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                handler.connection_refused(&name, "max_connections");
+                tracing::warn!(listener = %name, %peer, "connection refused: max_connections reached");
+                drop(tcp);
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            let handler = handler.clone();
+            let tls = self.tls.load_full();
+            let name = name.clone();
+            let index = self.index;
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                handler.connection_opened(&name);
+                serve(
+                    handler.clone(),
+                    index,
+                    name.clone(),
+                    peer,
+                    tcp,
+                    tls,
+                    watcher,
+                )
+                .await;
+                handler.connection_closed(&name);
+                drop(permit);
+            });
+        }
+        drop(self.socket);
+        let grace = handler.limits().shutdown_grace;
+        tokio::select! {
+            _ = graceful.shutdown() => {},
+            _ = tokio::time::sleep(grace) => {
+                tracing::warn!(listener = %name, "shutdown grace period over; closing remaining connections");
+            }
+        }
+    }
+}
+
+async fn serve<H: Handler>(
+    handler: Arc<H>,
+    index: usize,
+    name: Arc<str>,
+    peer: SocketAddr,
+    tcp: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let limits = handler.limits();
+    match tls {
+        None => {
+            let phase = ConnPhase::new();
+            let info = Arc::new(ConnInfo {
+                listener: index,
+                listener_name: name,
+                peer,
+                tls: None,
+                phase: Some(phase.clone()),
+            });
+            serve_h1(handler, info, tcp, phase, &limits, watcher).await;
+        }
+        Some(cfg) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+            let stream = match tokio::time::timeout(
+                limits.header_read_timeout,
+                acceptor.accept(tcp),
+            )
+            .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    handler.connection_refused(&name, "tls_handshake");
+                    tracing::info!(listener = %name, %peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    handler.connection_refused(&name, "tls_handshake_timeout");
+                    tracing::info!(listener = %name, %peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let tls_info = TlsInfo::from_connection(stream.get_ref().1);
+            let h2 = tls_info.alpn.as_deref() == Some("h2");
+            if h2 {
+                let info = Arc::new(ConnInfo {
+                    listener: index,
+                    listener_name: name,
+                    peer,
+                    tls: Some(tls_info),
+                    phase: None,
+                });
+                let svc = service(handler, info);
+                let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                b.timer(TokioTimer::new())
+                    .max_header_list_size(limits.max_header_bytes as u32)
+                    .max_concurrent_streams(256)
+                    .keep_alive_interval(Some(limits.idle_timeout))
+                    .keep_alive_timeout(limits.header_read_timeout);
+                let conn = b.serve_connection(TokioIo::new(stream), svc);
+                if let Err(e) = watcher.watch(conn).await {
+                    tracing::debug!(%peer, error = %e, "h2 connection ended with an error");
+                }
+            } else {
+                let phase = ConnPhase::new();
+                let info = Arc::new(ConnInfo {
+                    listener: index,
+                    listener_name: name,
+                    peer,
+                    tls: Some(tls_info),
+                    phase: Some(phase.clone()),
+                });
+                serve_h1(handler, info, stream, phase, &limits, watcher).await;
+            }
+        }
+    }
+}
+
+fn service<H: Handler>(
+    handler: Arc<H>,
+    info: Arc<ConnInfo>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<RecordedBody>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response<RecordedBody>, Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req| {
+        let handler = handler.clone();
+        let info = info.clone();
+        async move { Ok::<_, Infallible>(handler.handle(info, req).await) }
+    })
+}
+
+async fn serve_h1<H, S>(
+    handler: Arc<H>,
+    info: Arc<ConnInfo>,
+    stream: S,
+    phase: Arc<ConnPhase>,
+    limits: &Limits,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    H: Handler,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = info.peer;
+    let name = info.listener_name.clone();
+    let io = GuardedIo::new(
+        stream,
+        phase.clone(),
+        limits.header_read_timeout,
+        limits.idle_timeout,
+    );
+    let svc = service(handler.clone(), info);
+    let mut b = hyper::server::conn::http1::Builder::new();
+    // The exact header limit is checked per request (431 with the uniform body); hyper's
+    // buffer cap is a hard stop well above it for heads that are absurdly large.
+    b.timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .max_buf_size((limits.max_header_bytes * 2).max(8192) + 8192)
+        .keep_alive(true);
+    let conn = b.serve_connection(TokioIo::new(io), svc);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+    if phase.header_timed_out() {
+        handler.connection_refused(&name, "header_read_timeout");
+        tracing::info!(listener = %name, %peer, "request head not received in time: 408");
+    }
+}

@@ -1,0 +1,190 @@
+//! The request pipeline: one fixed, ordered list of stages, one per layer of the product.
+//!
+//! ```text
+//!  client ─► 1 listener ─► 2 normalise+route ─► 3 WAF ─► 4 authenticate ─► 5 authorize
+//!                                                                              │ Authorized
+//!  client ◄─ 9 respond+record ◄─ 8 integrate ◄─ 7 validate ◄─ 6 throttle ◄─────┘
+//! ```
+//!
+//! Each stage either enriches the [`RequestContext`] and passes the request on, or stops
+//! it with a [`GatewayError`] that says which stage stopped it. The stages are composed
+//! here and nowhere else. Stages 3–7 are filled by later issues; they are already in
+//! place so that their order cannot change.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use rampart_normalize::CanonicalPath;
+use tokio::time::Instant;
+
+use crate::body::{GatewayBody, LimitedBody};
+use crate::config::Compiled;
+use crate::integrate::http::Forwarded;
+use crate::integrate::Integration;
+use crate::listener::ConnInfo;
+use crate::respond::GatewayError;
+use crate::route::RouteMatch;
+use crate::{authn, authz, throttle, validate, waf};
+
+/// The pipeline stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Listener,
+    Route,
+    Waf,
+    Authenticate,
+    Authorize,
+    Throttle,
+    Validate,
+    Integrate,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Listener => "listener",
+            Stage::Route => "route",
+            Stage::Waf => "waf",
+            Stage::Authenticate => "authenticate",
+            Stage::Authorize => "authorize",
+            Stage::Throttle => "throttle",
+            Stage::Validate => "validate",
+            Stage::Integrate => "integrate",
+        }
+    }
+}
+
+/// Everything the stages learn about a request, passed from stage to stage and finally
+/// to the recorder.
+#[derive(Debug)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub started: Instant,
+    pub client_ip: IpAddr,
+    /// The peer is a configured trusted proxy.
+    pub trusted_peer: bool,
+    pub conn: Arc<ConnInfo>,
+    pub method: http::Method,
+    pub user_agent: Option<String>,
+    /// Request headers selected for the access log (already redacted).
+    pub logged_headers: Vec<(String, String)>,
+    pub path: Option<CanonicalPath>,
+    pub api: Option<Arc<str>>,
+    pub stage: Option<String>,
+    pub route: Option<Arc<str>>,
+    /// Filled by the authenticate stage.
+    pub principal: Option<String>,
+    pub api_key_id: Option<String>,
+    /// Filled by the WAF stage.
+    pub labels: Vec<String>,
+    pub waf_action: Option<&'static str>,
+    pub upstream_latency: Option<Duration>,
+    pub rejected_by: Option<Stage>,
+}
+
+/// Run stages 1–8 for one request.
+pub async fn run(
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, (Stage, GatewayError)> {
+    // 1. Listener limits that need the parsed head.
+    check_limits(cfg, &req).map_err(|e| (Stage::Listener, e))?;
+    let (parts, body) = req.into_parts();
+    // 2. Normalise: the one canonical path everything after this sees.
+    let canon = rampart_normalize::normalize(parts.uri.path(), &cfg.paths)
+        .map_err(|r| (Stage::Route, GatewayError::InvalidPath(r)))?;
+    let result = routed(cfg, ctx, parts, body, &canon).await;
+    ctx.path = Some(canon);
+    result
+}
+
+fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayError> {
+    let limits = &cfg.limits;
+    let mut bytes = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    for (k, v) in req.headers() {
+        bytes += k.as_str().len() + v.len() + 4;
+    }
+    if bytes > limits.max_header_bytes {
+        return Err(GatewayError::HeadersTooLarge { bytes });
+    }
+    if let Some(len) = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limits.max_body_bytes {
+            return Err(GatewayError::BodyTooLarge);
+        }
+    }
+    Ok(())
+}
+
+async fn routed(
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    parts: http::request::Parts,
+    body: Incoming,
+    canon: &CanonicalPath,
+) -> Result<Response<GatewayBody>, (Stage, GatewayError)> {
+    // 2. Route.
+    let m = match cfg.router.route(ctx.conn.listener, &parts.method, canon) {
+        RouteMatch::Found(m) => m,
+        RouteMatch::MethodNotAllowed { allow } => {
+            return Err((
+                Stage::Route,
+                GatewayError::MethodNotAllowed {
+                    allow: allow.join(", "),
+                },
+            ))
+        }
+        RouteMatch::NotFound => return Err((Stage::Route, GatewayError::NotFound)),
+    };
+    ctx.api = Some(m.route.api.clone());
+    ctx.stage = m.stage.map(str::to_string);
+    ctx.route = Some(m.route.id.clone().into());
+    // 3–7.
+    waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
+    authn::authenticate(ctx, &parts).map_err(|e| (Stage::Authenticate, e))?;
+    let proof = authz::authorize(ctx, &parts).map_err(|e| (Stage::Authorize, e))?;
+    throttle::admit(ctx).map_err(|e| (Stage::Throttle, e))?;
+    validate::check(ctx, &parts).map_err(|e| (Stage::Validate, e))?;
+    // 8. Integrate.
+    integrate(proof, cfg, ctx, parts, body, &m).await
+}
+
+async fn integrate(
+    _proof: authz::Authorized,
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    parts: http::request::Parts,
+    body: Incoming,
+    m: &crate::route::Matched<'_>,
+) -> Result<Response<GatewayBody>, (Stage, GatewayError)> {
+    match &m.route.integration {
+        Integration::Mock(mock) => Ok(mock.respond()),
+        Integration::Http(h) => {
+            let path = h.upstream_path(&m.resource_path, &m.params, parts.uri.query());
+            let forwarded = Forwarded {
+                client_ip: ctx.client_ip,
+                tls: ctx.conn.tls.is_some(),
+                request_id: &ctx.request_id,
+                trust_forwarded: ctx.trusted_peer,
+            };
+            let body = LimitedBody::new(body, cfg.limits.max_body_bytes);
+            let t0 = Instant::now();
+            let r = h.forward(parts, body, &path, &forwarded).await;
+            ctx.upstream_latency = Some(t0.elapsed());
+            let mut resp = r.map_err(|e| (Stage::Integrate, e))?;
+            crate::integrate::http::strip_response_headers(
+                resp.headers_mut(),
+                &cfg.strip_response_headers,
+            );
+            Ok(resp)
+        }
+    }
+}

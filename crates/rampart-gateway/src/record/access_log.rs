@@ -1,0 +1,204 @@
+//! Access log: one JSON object a line, written by a background thread so that requests
+//! never wait on the disk. Credentials are never logged: no request header is logged
+//! unless configured under `access_log.headers`, and even then `Authorization`,
+//! `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`, `X-Amz-Security-Token` and
+//! every header in `access_log.redact_headers` are written as `"[REDACTED]"`. The query
+//! string (which may carry tokens) is not logged.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use http::HeaderName;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
+    File(PathBuf),
+    Off,
+}
+
+/// Headers that are always redacted.
+pub const ALWAYS_REDACTED: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-amz-security-token",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLogSpec {
+    pub output: Output,
+    /// Request headers to include in each entry.
+    pub headers: Vec<HeaderName>,
+    /// Headers whose values are never written (on top of [`ALWAYS_REDACTED`]).
+    pub redact: Vec<HeaderName>,
+}
+
+impl Default for AccessLogSpec {
+    fn default() -> Self {
+        Self {
+            output: Output::Stdout,
+            headers: Vec::new(),
+            redact: Vec::new(),
+        }
+    }
+}
+
+impl AccessLogSpec {
+    pub fn is_redacted(&self, name: &HeaderName) -> bool {
+        ALWAYS_REDACTED.contains(&name.as_str()) || self.redact.contains(name)
+    }
+}
+
+/// One access log entry. Fields that later layers fill are present (as `null`) now.
+#[derive(Debug, Serialize, Default)]
+pub struct Entry<'a> {
+    pub time: String,
+    pub request_id: &'a str,
+    pub client_ip: String,
+    pub listener: &'a str,
+    pub method: &'a str,
+    /// The canonical path (`null` when the path was rejected).
+    pub path: Option<&'a str>,
+    pub api: Option<&'a str>,
+    pub stage: Option<&'a str>,
+    pub route: Option<&'a str>,
+    pub status: u16,
+    pub bytes_sent: u64,
+    pub complete: bool,
+    pub latency_ms: f64,
+    pub upstream_latency_ms: Option<f64>,
+    pub protocol: &'a str,
+    pub tls_version: Option<&'a str>,
+    pub client_cert_subject: Option<&'a str>,
+    pub client_cert_fingerprint: Option<&'a str>,
+    pub principal: Option<&'a str>,
+    pub api_key_id: Option<&'a str>,
+    pub waf_action: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub rejected_by: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(&'a str, &'a str)>,
+}
+
+/// A running access log.
+pub struct AccessLog {
+    pub spec: AccessLogSpec,
+    tx: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+impl AccessLog {
+    pub fn start(spec: AccessLogSpec) -> std::io::Result<Self> {
+        let sink: Box<dyn Write + Send> = match &spec.output {
+            Output::Off => {
+                return Ok(Self { spec, tx: None });
+            }
+            Output::Stdout => Box::new(std::io::stdout()),
+            Output::Stderr => Box::new(std::io::stderr()),
+            Output::File(p) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+        };
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::Builder::new()
+            .name("rampart-access-log".into())
+            .spawn(move || {
+                let mut w = BufWriter::with_capacity(64 * 1024, sink);
+                while let Ok(line) = rx.recv() {
+                    let _ = w.write_all(&line);
+                    // Write whatever else is queued, then flush once.
+                    while let Ok(line) = rx.try_recv() {
+                        let _ = w.write_all(&line);
+                    }
+                    if let Err(e) = w.flush() {
+                        eprintln!("rampart: access log write failed: {e}");
+                    }
+                }
+                let _ = w.flush();
+            })?;
+        Ok(Self { spec, tx: Some(tx) })
+    }
+
+    /// The same sink with new settings (for a reload that keeps the output).
+    pub fn from_running(old: &AccessLog, spec: AccessLogSpec) -> Self {
+        Self {
+            spec,
+            tx: old.tx.clone(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    pub fn write(&self, entry: &Entry<'_>) {
+        if let Some(tx) = &self.tx {
+            if let Ok(mut line) = serde_json::to_vec(entry) {
+                line.push(b'\n');
+                let _ = tx.send(line);
+            }
+        }
+    }
+}
+
+/// RFC 3339 UTC time with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let ms = now.subsec_millis();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_format() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 24);
+        assert!(t.starts_with("20"));
+        assert!(t.ends_with('Z'));
+    }
+
+    #[test]
+    fn redaction_list() {
+        let spec = AccessLogSpec {
+            redact: vec![HeaderName::from_static("x-secret")],
+            ..Default::default()
+        };
+        assert!(spec.is_redacted(&HeaderName::from_static("authorization")));
+        assert!(spec.is_redacted(&HeaderName::from_static("cookie")));
+        assert!(spec.is_redacted(&HeaderName::from_static("x-secret")));
+        assert!(!spec.is_redacted(&HeaderName::from_static("user-agent")));
+    }
+}

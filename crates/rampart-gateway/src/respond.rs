@@ -1,0 +1,342 @@
+//! Stage 9a, respond: the one place where a gateway error becomes a response.
+//!
+//! Every error is a small typed value ([`GatewayError`]) that knows its response type
+//! (the API Gateway name, e.g. `RESOURCE_NOT_FOUND`) and who caused it. The client gets the
+//! uniform body `{"message": "...", "requestId": "..."}` with the type's configured status,
+//! message and headers; internal detail (upstream error text, file names, ...) goes only
+//! to the operator's log, never into a response.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+
+use crate::body::{full, GatewayBody};
+
+/// Gateway response types. Names follow API Gateway where it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResponseType {
+    BadRequestPath,
+    ResourceNotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    RequestTooLarge,
+    RequestHeadersTooLarge,
+    AccessDenied,
+    IntegrationFailure,
+    IntegrationTimeout,
+    ApiConfigurationError,
+    Default4xx,
+    Default5xx,
+}
+
+impl ResponseType {
+    pub const ALL: [ResponseType; 12] = [
+        Self::BadRequestPath,
+        Self::ResourceNotFound,
+        Self::MethodNotAllowed,
+        Self::RequestTimeout,
+        Self::RequestTooLarge,
+        Self::RequestHeadersTooLarge,
+        Self::AccessDenied,
+        Self::IntegrationFailure,
+        Self::IntegrationTimeout,
+        Self::ApiConfigurationError,
+        Self::Default4xx,
+        Self::Default5xx,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BadRequestPath => "BAD_REQUEST_PATH",
+            Self::ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::RequestTooLarge => "REQUEST_TOO_LARGE",
+            Self::RequestHeadersTooLarge => "REQUEST_HEADERS_TOO_LARGE",
+            Self::AccessDenied => "ACCESS_DENIED",
+            Self::IntegrationFailure => "INTEGRATION_FAILURE",
+            Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
+            Self::Default4xx => "DEFAULT_4XX",
+            Self::Default5xx => "DEFAULT_5XX",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    fn default_status(self) -> StatusCode {
+        match self {
+            Self::BadRequestPath => StatusCode::BAD_REQUEST,
+            Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestHeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
+            Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Default4xx => StatusCode::BAD_REQUEST,
+            Self::Default5xx => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn default_message(self) -> &'static str {
+        match self {
+            Self::BadRequestPath => "Invalid request path",
+            Self::ResourceNotFound => "Not Found",
+            Self::MethodNotAllowed => "Method Not Allowed",
+            Self::RequestTimeout => "Request Timeout",
+            Self::RequestTooLarge => "Request Too Large",
+            Self::RequestHeadersTooLarge => "Request Header Fields Too Large",
+            Self::AccessDenied => "Forbidden",
+            Self::IntegrationFailure => "Bad Gateway",
+            Self::IntegrationTimeout => "Endpoint request timed out",
+            Self::ApiConfigurationError => "Internal server error",
+            Self::Default4xx => "Bad Request",
+            Self::Default5xx => "Internal server error",
+        }
+    }
+}
+
+/// Who caused an error: decides the log level and the metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Client,
+    Upstream,
+    Gateway,
+}
+
+/// Everything that can stop a request inside the gateway.
+#[derive(Debug)]
+pub enum GatewayError {
+    InvalidPath(rampart_normalize::Rejection),
+    NotFound,
+    MethodNotAllowed { allow: String },
+    HeadersTooLarge { bytes: usize },
+    BodyTooLarge,
+    UpstreamFailure { detail: String },
+    UpstreamTimeout,
+    Internal { detail: String },
+}
+
+impl GatewayError {
+    pub fn response_type(&self) -> ResponseType {
+        match self {
+            Self::InvalidPath(_) => ResponseType::BadRequestPath,
+            Self::NotFound => ResponseType::ResourceNotFound,
+            Self::MethodNotAllowed { .. } => ResponseType::MethodNotAllowed,
+            Self::HeadersTooLarge { .. } => ResponseType::RequestHeadersTooLarge,
+            Self::BodyTooLarge => ResponseType::RequestTooLarge,
+            Self::UpstreamFailure { .. } => ResponseType::IntegrationFailure,
+            Self::UpstreamTimeout => ResponseType::IntegrationTimeout,
+            Self::Internal { .. } => ResponseType::ApiConfigurationError,
+        }
+    }
+
+    pub fn cause(&self) -> Cause {
+        match self {
+            Self::UpstreamFailure { .. } | Self::UpstreamTimeout => Cause::Upstream,
+            Self::Internal { .. } => Cause::Gateway,
+            _ => Cause::Client,
+        }
+    }
+}
+
+/// Operator-facing detail; never sent to a client.
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidPath(r) => write!(f, "invalid path: {r}"),
+            Self::NotFound => f.write_str("no route"),
+            Self::MethodNotAllowed { allow } => write!(f, "method not allowed (allow: {allow})"),
+            Self::HeadersTooLarge { bytes } => {
+                write!(f, "request headers too large ({bytes} bytes)")
+            }
+            Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::UpstreamFailure { detail } => write!(f, "upstream failure: {detail}"),
+            Self::UpstreamTimeout => f.write_str("upstream timed out"),
+            Self::Internal { detail } => write!(f, "internal error: {detail}"),
+        }
+    }
+}
+
+/// One configured gateway response.
+#[derive(Debug, Clone)]
+pub struct GatewayResponse {
+    pub status: StatusCode,
+    pub message: String,
+    /// The body with the request id left out, pre-rendered up to it.
+    body_prefix: String,
+    pub headers: HeaderMap,
+}
+
+impl GatewayResponse {
+    fn new(status: StatusCode, message: String, headers: HeaderMap) -> Self {
+        let mut body_prefix = String::from("{\"message\":");
+        body_prefix.push_str(&serde_json::Value::String(message.clone()).to_string());
+        body_prefix.push_str(",\"requestId\":");
+        Self {
+            status,
+            message,
+            body_prefix,
+            headers,
+        }
+    }
+}
+
+/// Per-type overrides, as configured under `server.responses`.
+#[derive(Debug, Clone, Default)]
+pub struct Override {
+    pub status: Option<StatusCode>,
+    pub message: Option<String>,
+    pub headers: HeaderMap,
+}
+
+/// The gateway responses of a configuration, resolved for every type.
+#[derive(Debug, Clone)]
+pub struct GatewayResponses {
+    by_type: HashMap<ResponseType, GatewayResponse>,
+}
+
+impl Default for GatewayResponses {
+    fn default() -> Self {
+        Self::new(&HashMap::new())
+    }
+}
+
+impl GatewayResponses {
+    /// Resolve every type: its own override, else DEFAULT_4XX / DEFAULT_5XX's, else the built-in.
+    pub fn new(overrides: &HashMap<ResponseType, Override>) -> Self {
+        let mut by_type = HashMap::new();
+        for t in ResponseType::ALL {
+            let own = overrides.get(&t);
+            let status = own.and_then(|o| o.status).unwrap_or(t.default_status());
+            let class = if t.default_status().is_server_error() {
+                overrides.get(&ResponseType::Default5xx)
+            } else {
+                overrides.get(&ResponseType::Default4xx)
+            };
+            let message = own
+                .and_then(|o| o.message.clone())
+                .or_else(|| class.and_then(|c| c.message.clone()))
+                .unwrap_or_else(|| t.default_message().to_string());
+            let mut headers = class.map(|c| c.headers.clone()).unwrap_or_default();
+            if let Some(o) = own {
+                for (k, v) in &o.headers {
+                    headers.insert(k.clone(), v.clone());
+                }
+            }
+            by_type.insert(t, GatewayResponse::new(status, message, headers));
+        }
+        Self { by_type }
+    }
+
+    pub fn get(&self, t: ResponseType) -> Option<&GatewayResponse> {
+        self.by_type.get(&t)
+    }
+
+    /// Build the client response for `err`.
+    pub fn render(&self, err: &GatewayError, request_id: &str) -> Response<GatewayBody> {
+        let t = err.response_type();
+        let mut resp = match self.by_type.get(&t) {
+            Some(g) => {
+                let mut body = String::with_capacity(g.body_prefix.len() + request_id.len() + 4);
+                body.push_str(&g.body_prefix);
+                body.push_str(&serde_json::Value::String(request_id.to_string()).to_string());
+                body.push('}');
+                let mut resp = Response::new(full(Bytes::from(body)));
+                *resp.status_mut() = g.status;
+                for (k, v) in &g.headers {
+                    resp.headers_mut().insert(k.clone(), v.clone());
+                }
+                resp
+            }
+            None => {
+                let mut resp = Response::new(full(Bytes::from_static(
+                    b"{\"message\":\"Internal server error\"}",
+                )));
+                *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                resp
+            }
+        };
+        let h = resp.headers_mut();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let GatewayError::MethodNotAllowed { allow } = err {
+            if let Ok(v) = HeaderValue::from_str(allow) {
+                h.insert(http::header::ALLOW, v);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert(HeaderName::from_static("x-request-id"), v);
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(r: Response<GatewayBody>) -> serde_json::Value {
+        let b = r.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn uniform_body_and_overrides() {
+        let r = GatewayResponses::default();
+        let resp = r.render(
+            &GatewayError::UpstreamFailure {
+                detail: "connect: refused 10.1.2.3".into(),
+            },
+            "rid-1",
+        );
+        assert_eq!(resp.status(), 502);
+        assert_eq!(resp.headers()["x-request-id"], "rid-1");
+        let v = body_of(resp).await;
+        assert_eq!(
+            v,
+            serde_json::json!({"message": "Bad Gateway", "requestId": "rid-1"})
+        );
+
+        let mut o = HashMap::new();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-team", HeaderValue::from_static("core"));
+        o.insert(
+            ResponseType::Default4xx,
+            Override {
+                status: None,
+                message: Some("Nope \"quoted\"".into()),
+                headers,
+            },
+        );
+        o.insert(
+            ResponseType::ResourceNotFound,
+            Override {
+                status: Some(StatusCode::IM_A_TEAPOT),
+                message: None,
+                headers: HeaderMap::new(),
+            },
+        );
+        let r = GatewayResponses::new(&o);
+        let resp = r.render(&GatewayError::NotFound, "x");
+        assert_eq!(resp.status(), 418);
+        assert_eq!(resp.headers()["x-team"], "core");
+        assert_eq!(body_of(resp).await["message"], "Nope \"quoted\"");
+        // 5xx types are untouched by DEFAULT_4XX
+        let resp = r.render(&GatewayError::UpstreamTimeout, "x");
+        assert_eq!(resp.status(), 504);
+        assert!(resp.headers().get("x-team").is_none());
+        assert_eq!(body_of(resp).await["message"], "Endpoint request timed out");
+    }
+}
