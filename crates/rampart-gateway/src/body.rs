@@ -188,7 +188,7 @@ impl Body for RecordedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
-        let r = this.inner.poll_frame(cx);
+        let r = this.inner.as_mut().poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
