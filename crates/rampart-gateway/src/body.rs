@@ -187,7 +187,7 @@ impl Body for RecordedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
+        let mut this = self.project();
         let r = this.inner.as_mut().poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(frame))) => {
