@@ -327,7 +327,8 @@ impl Router {
                 }
             });
             let Some(route) = route else {
-                let allow = node.routes.iter().map(|r| r.method.as_str()).collect();
+                let mut allow: Vec<&str> = node.routes.iter().map(|r| r.method.as_str()).collect();
+                allow.sort_unstable();
                 return RouteMatch::MethodNotAllowed { allow };
             };
             let mut resource_path = String::with_capacity(path.as_str().len());
