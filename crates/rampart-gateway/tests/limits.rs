@@ -1,0 +1,287 @@
+//! Listener limits over real sockets: header bytes (431), body bytes (413), the header
+//! read timeout against slowloris (408), the idle keep-alive timeout, max concurrent
+//! connections, and graceful shutdown that drains in-flight requests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use http::Response;
+use http_body_util::{BodyExt, Full};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const LIMITS: &str = "  limits:
+    max_header_bytes: 2048
+    max_body_bytes: 1000
+    header_read_timeout: 300ms
+    idle_timeout: 400ms
+    max_connections: 3
+    shutdown_grace: 5s
+";
+
+async fn gateway(upstream: std::net::SocketAddr) -> TestGateway {
+    let yaml = format!(
+        "{}apis:
+  - name: api
+    stages: [prod]
+    routes:
+      - {{method: GET, path: /hello, integration: {{type: mock, body: hi}}}}
+      - {{method: ANY, path: '/up/{{proxy+}}', integration: {{type: http, url: 'http://{upstream}/{{proxy}}'}}}}
+",
+        server_section(LIMITS)
+    );
+    start(&yaml).await
+}
+
+/// A backend that counts requests, reads the body, and can be slow on `/slow`.
+async fn counting_backend(count: Arc<AtomicUsize>) -> std::net::SocketAddr {
+    backend(move |req: http::Request<hyper::body::Incoming>| {
+        let count = count.clone();
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let slow = req.uri().path() == "/slow";
+            let len = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().len())
+                .unwrap_or(0);
+            if slow {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+            Response::new(Full::new(Bytes::from(format!("got {len}"))))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn header_bytes_limit_is_431_with_uniform_body() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    let ok = request(
+        a,
+        "GET",
+        "/prod/up/x",
+        &[("x-fill", &"a".repeat(1500))],
+        b"",
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    let r = request(
+        a,
+        "GET",
+        "/prod/up/x",
+        &[("x-fill", &"a".repeat(2100))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 431);
+    assert_eq!(r.json()["message"], "Request Header Fields Too Large");
+    // Many small headers count too.
+    let many: Vec<(String, String)> = (0..60)
+        .map(|i| (format!("x-h{i}"), "v".repeat(30)))
+        .collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        request(a, "GET", "/prod/up/x", &refs, b"").await.status,
+        431
+    );
+    // A head far beyond the limit is refused by the parser itself, still 431.
+    let r = request(
+        a,
+        "GET",
+        "/prod/up/x",
+        &[("x-fill", &"a".repeat(64 * 1024))],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 431);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "rejected requests never reach the upstream"
+    );
+}
+
+#[tokio::test]
+async fn body_bytes_limit_is_413() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    assert_eq!(
+        request(a, "POST", "/prod/up/x", &[], &[b'x'; 1000])
+            .await
+            .text(),
+        "got 1000"
+    );
+    // Declared too large: refused before the upstream is contacted.
+    let r = request(a, "POST", "/prod/up/x", &[], &[b'x'; 1001]).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["message"], "Request Too Large");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    // Chunked, with no declared length: cut off once it passes the limit.
+    let mut s = TcpStream::connect(a).await.unwrap();
+    let mut req = b"POST /prod/up/x HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        req.extend_from_slice(b"190\r\n");
+        req.extend_from_slice(&[b'y'; 400]);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    s.write_all(&req).await.unwrap();
+    let r = read_response(&mut s).await.unwrap();
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.json()["message"], "Request Too Large");
+    let log = g.access_log(3).await;
+    assert_eq!(log[1]["error"], "REQUEST_TOO_LARGE");
+    assert_eq!(log[1]["rejected_by"], "listener");
+}
+
+#[tokio::test]
+async fn slowloris_gets_408_and_idle_connections_close() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    // A head that never completes.
+    let mut s = TcpStream::connect(a).await.unwrap();
+    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
+        .await
+        .expect("no answer to a stalled head")
+        .unwrap();
+    assert_eq!(r.status, 408);
+    assert_eq!(r.json()["message"], "Request Timeout");
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    // A head dribbled a byte at a time is held to the same deadline.
+    let mut s = TcpStream::connect(a).await.unwrap();
+    let t0 = Instant::now();
+    let dribble = b"GET /prod/hello HTTP/1.1\r\nhost: t\r\nx-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut answered = None;
+    for b in dribble.iter() {
+        if s.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if t0.elapsed() > Duration::from_millis(600) {
+            break;
+        }
+    }
+    if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), read_response(&mut s)).await {
+        answered = Some(r.status);
+    }
+    assert_eq!(answered, Some(408), "dribbling client not cut off");
+    // Idle keep-alive: after a complete exchange the connection is closed quietly.
+    let mut s = TcpStream::connect(a).await.unwrap();
+    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut s).await.unwrap().text(), "hi");
+    let t0 = Instant::now();
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut rest))
+        .await
+        .expect("idle connection not closed")
+        .unwrap_or(0);
+    assert_eq!(
+        n,
+        0,
+        "closed without sending anything: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(350),
+        "closed too early: {:?}",
+        t0.elapsed()
+    );
+    // A keep-alive connection that is used within the idle timeout stays open.
+    let mut s = TcpStream::connect(a).await.unwrap();
+    for _ in 0..4 {
+        s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_response(&mut s).await.unwrap().text(), "hi");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A slow upstream is not a slow client: no 408 while the response is in flight.
+    let r = get(a, "/prod/up/slow").await;
+    assert_eq!(r.status, 200);
+    let m = metrics(&g).await;
+    assert!(
+        m.contains(
+            "rampart_refused_connections_total{listener=\"main\",reason=\"header_read_timeout\"} 2"
+        ),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn max_connections_refuses_the_extra_ones() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(a).await.unwrap();
+        s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_response(&mut s).await.unwrap().status, 200);
+        held.push(s);
+    }
+    let mut extra = TcpStream::connect(a).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut buf))
+        .await
+        .expect("extra connection neither served nor closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the fourth connection is closed unserved");
+    let m = metrics(&g).await;
+    assert!(
+        m.contains(
+            "rampart_refused_connections_total{listener=\"main\",reason=\"max_connections\"} 1"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("rampart_open_connections{listener=\"main\"} 3"),
+        "{m}"
+    );
+    // Room again once one closes.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(get(a, "/prod/hello").await.status, 200);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_drains_in_flight_requests() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    let inflight = tokio::spawn(async move { get(a, "/prod/up/slow").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(count.load(Ordering::SeqCst), 1, "request is in flight");
+    let TestGateway { gw, dir: _dir } = g;
+    let t0 = Instant::now();
+    gw.shutdown().await;
+    let r = inflight.await.unwrap();
+    assert_eq!(r.status, 200, "in-flight request completed");
+    assert_eq!(r.text(), "got 0");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "shutdown waited for it"
+    );
+    assert!(TcpStream::connect(a).await.is_err(), "no longer accepting");
+}
