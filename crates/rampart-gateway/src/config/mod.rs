@@ -145,31 +145,121 @@ pub fn load_str(
         .map(|e| at(e.path, e.message))
         .collect();
 
-    // Typed shape. Serde stops at the first error; an unknown field is removed and the
-    // value tried again, so that every misspelt key is reported in one run.
-    let raw = loop {
-        match serde_path_to_error::deserialize::<_, raw::RawConfig>(&value) {
-            Ok(r) => break Some(r),
+    // Typed shape. Serde stops at the first error, so each independent part (the server
+    // section, each API, each route) is read on its own, and an unknown field is removed
+    // and the part read again: every misspelt key and every broken part is reported.
+    let mut structural = Vec::new();
+    let raw = read_config(value, &mut structural);
+    errors.extend(structural.into_iter().map(|(p, m)| at(p, m)));
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let Some(raw) = raw else {
+        return Err(ConfigErrors(errors));
+    };
+    compile::compile(&raw, base)
+        .map_err(|es| ConfigErrors(es.0.into_iter().map(|(p, m)| at(p, m)).collect()))
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty()) {
+        (_, true) => prefix.to_string(),
+        (true, false) => path.to_string(),
+        (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
+        (false, false) => format!("{prefix}.{path}"),
+    }
+}
+
+/// Deserialize one part, reporting every unknown field and then the first other error.
+fn read_part<T: serde::de::DeserializeOwned>(
+    mut value: serde_json::Value,
+    prefix: &str,
+    errors: &mut Vec<(String, String)>,
+) -> Option<T> {
+    for _ in 0..100 {
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(r) => return Some(r),
             Err(err) => {
                 let path = err.path().to_string();
                 let path = if path == "." { String::new() } else { path };
                 let msg = err.inner().to_string();
                 let unknown = msg.starts_with("unknown field");
-                errors.push(at(path.clone(), msg));
-                if !(unknown && remove_path(&mut value, &path) && errors.len() < 100) {
-                    break None;
+                errors.push((join(prefix, &path), msg));
+                if !(unknown && remove_path(&mut value, &path)) {
+                    return None;
                 }
             }
         }
-    };
-    let Some(raw) = raw else {
-        return Err(ConfigErrors(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
     }
-    compile::compile(&raw, base)
-        .map_err(|es| ConfigErrors(es.0.into_iter().map(|(p, m)| at(p, m)).collect()))
+    None
+}
+
+/// Read the whole file's shape part by part; `None` if any part failed.
+fn read_config(
+    value: serde_json::Value,
+    errors: &mut Vec<(String, String)>,
+) -> Option<raw::RawConfig> {
+    let serde_json::Value::Object(mut top) = value else {
+        errors.push((
+            String::new(),
+            "the configuration must be a mapping with `server` and `apis`".into(),
+        ));
+        return None;
+    };
+    let before = errors.len();
+    let server = top.remove("server").unwrap_or(serde_json::Value::Null);
+    let apis = top.remove("apis").unwrap_or(serde_json::Value::Null);
+    for k in top.keys() {
+        errors.push((
+            k.clone(),
+            format!("unknown field `{k}`, expected `server` or `apis`"),
+        ));
+    }
+    let server = if server.is_null() {
+        Some(raw::RawServer::default())
+    } else {
+        read_part::<raw::RawServer>(server, "server", errors)
+    };
+    let mut out_apis = Vec::new();
+    match apis {
+        serde_json::Value::Null => {}
+        serde_json::Value::Array(items) => {
+            for (i, mut api) in items.into_iter().enumerate() {
+                let prefix = format!("apis[{i}]");
+                let routes = api.as_object_mut().and_then(|m| m.remove("routes"));
+                let Some(mut a) = read_part::<raw::RawApi>(api, &prefix, errors) else {
+                    continue;
+                };
+                match routes {
+                    None | Some(serde_json::Value::Null) => {}
+                    Some(serde_json::Value::Array(rs)) => {
+                        for (j, r) in rs.into_iter().enumerate() {
+                            if let Some(r) = read_part::<raw::RawRoute>(
+                                r,
+                                &format!("{prefix}.routes[{j}]"),
+                                errors,
+                            ) {
+                                a.routes.push(r);
+                            }
+                        }
+                    }
+                    Some(_) => errors.push((
+                        format!("{prefix}.routes"),
+                        "must be a list of routes".into(),
+                    )),
+                }
+                out_apis.push(a);
+            }
+        }
+        _ => errors.push(("apis".into(), "must be a list of APIs".into())),
+    }
+    if errors.len() > before {
+        return None;
+    }
+    Some(raw::RawConfig {
+        server: server?,
+        apis: out_apis,
+    })
 }
 
 /// Remove the node at a serde_path_to_error path (`a.b[2].c`). True if something was removed.

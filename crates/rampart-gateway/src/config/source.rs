@@ -155,7 +155,14 @@ impl MarkedEventReceiver for Builder {
                     } else {
                         format!("{base}.{s}")
                     };
-                    self.positions.map.entry(path).or_insert(pos_of(&mark));
+                    let kpos = pos_of(&mark);
+                    self.positions.map.entry(path).or_insert(kpos);
+                    // A block mapping's own position is that of its first key.
+                    if let Some(p) = self.positions.map.get_mut(base.as_str()) {
+                        if (kpos.line, kpos.col) < (p.line, p.col) {
+                            *p = kpos;
+                        }
+                    }
                     *key = Some(s);
                     return;
                 }
