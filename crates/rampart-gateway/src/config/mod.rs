@@ -184,6 +184,16 @@ fn read_part<T: serde::de::DeserializeOwned>(
                 let path = if path == "." { String::new() } else { path };
                 let msg = err.inner().to_string();
                 let unknown = msg.starts_with("unknown field");
+                // Inside internally tagged enums serde reports the enum's path, not the
+                // field's: add the field so the error (and its removal) is precise.
+                let mut path = path;
+                if unknown {
+                    if let Some(name) = msg.split('`').nth(1) {
+                        if !(path == name || path.ends_with(&format!(".{name}"))) {
+                            path = join(&path, name);
+                        }
+                    }
+                }
                 errors.push((join(prefix, &path), msg));
                 if !(unknown && remove_path(&mut value, &path)) {
                     return None;
@@ -298,5 +308,141 @@ fn remove_path(v: &mut serde_json::Value, path: &str) -> bool {
     match cur.as_object_mut() {
         Some(m) => m.remove(&last).is_some(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Compiled, ConfigErrors> {
+        load_str(text, "t.yaml", Path::new("."), &|n| {
+            (n == "SET").then(|| "value".into())
+        })
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        match load(text) {
+            Ok(_) => panic!("expected errors"),
+            Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    const GOOD: &str = "server:
+  listeners:
+    - {name: main, bind: 127.0.0.1:0}
+apis:
+  - name: a
+    stages: [prod]
+    routes:
+      - method: GET
+        path: /x/{id}
+        integration: {type: http, url: 'http://127.0.0.1:1/y/{id}', timeout: 2s}
+      - method: ANY
+        path: /{proxy+}
+        integration: {type: mock, body: '${env:SET}'}
+";
+
+    #[test]
+    fn good_config_compiles_with_defaults() {
+        let c = load(GOOD).unwrap();
+        assert_eq!(c.listeners.len(), 1);
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.limits.max_body_bytes, 10 * 1024 * 1024);
+        assert!(c.admin.is_none());
+    }
+
+    #[test]
+    fn every_error_has_file_line_column_and_path() {
+        let text = GOOD
+            .replace("timeout: 2s", "timeout: 2 seconds, retries: 3")
+            .replace("stages: [prod]", "stages: [prod]\n    colour: blue")
+            .replace("${env:SET}", "${env:UNSET}");
+        let e = errors(&text);
+        assert_eq!(
+            e,
+            vec![
+                "t.yaml:14:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`",
+                "t.yaml:11:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
+            ]
+        );
+        // Semantic errors are all collected too.
+        let text = GOOD
+            .replace("timeout: 2s", "timeout: 2 seconds")
+            .replace("method: ANY", "method: FETCH")
+            .replace("/{proxy+}", "/{proxy+}/x");
+        let e = errors(&text);
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].starts_with("t.yaml:10:69:"), "{e:?}");
+        assert!(
+            e[0].contains("apis[0].routes[0].integration.timeout: unknown unit"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with("t.yaml:11:9: apis[0].routes[1].method:"),
+            "{e:?}"
+        );
+        assert!(
+            e[2].starts_with("t.yaml:12:9: apis[0].routes[1].path: greedy"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn json_configs_report_positions_too() {
+        let text = "{\n  \"server\": {\"listeners\": [{\"name\": \"m\", \"bind\": \"nowhere\"}]},\n  \"apis\": []\n}\n";
+        let e = errors(text);
+        assert_eq!(e, vec!["t.yaml:2:42: server.listeners[0].bind: `nowhere` is not an address like `127.0.0.1:8080` or `[::1]:8443`"]);
+        let e = errors("{\"server\": {\"listeners\": [}\n");
+        assert!(e[0].starts_with("t.yaml:1:"), "{e:?}");
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let cases = [
+            (
+                GOOD.replace(
+                    "url: 'http://127.0.0.1:1/y/{id}'",
+                    "url: 'http://127.0.0.1:1/y/{nope}'",
+                ),
+                "`{nope}` is not a parameter",
+            ),
+            (
+                GOOD.replace("stages: [prod]", "stages: [prod]\n    base_path: /v1"),
+                "either `stages` or `base_path`",
+            ),
+            (
+                GOOD.replace("bind: 127.0.0.1:0}", "bind: 0.0.0.0:0, private: true}"),
+                "private listener must bind",
+            ),
+            (
+                GOOD.replace(
+                    "method: ANY\n        path: /{proxy+}",
+                    "method: GET\n        path: /x/{id}",
+                ),
+                "duplicate route",
+            ),
+            (
+                format!("{GOOD}  - name: a\n    stages: [dev]\n"),
+                "duplicate API name",
+            ),
+            (
+                format!("{GOOD}  - name: b\n    stages: [prod]\n"),
+                "both served at `/prod`",
+            ),
+            (
+                GOOD.replace(
+                    "listeners:\n    - {name: main, bind: 127.0.0.1:0}",
+                    "responses: {NOT_A_TYPE: {status: 400}}",
+                ),
+                "unknown response type",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = errors(&text);
+            assert!(e.iter().any(|m| m.contains(want)), "want `{want}` in {e:?}");
+        }
     }
 }

@@ -203,10 +203,8 @@ impl MarkedEventReceiver for Builder {
                     None => self.fail(&mark, "unknown alias".into()),
                 }
             }
-            Event::DocumentStart => {
-                if self.root.is_some() {
-                    self.fail(&mark, "only one YAML document is allowed".into());
-                }
+            Event::DocumentStart if self.root.is_some() => {
+                self.fail(&mark, "only one YAML document is allowed".into());
             }
             _ => {}
         }

@@ -43,13 +43,9 @@ pub struct ResultLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(
-        [
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            30.0,
-        ]
-        .into_iter(),
-    )
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
 }
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
