@@ -42,6 +42,13 @@ pub enum Stage {
     Integrate,
 }
 
+impl RequestContext {
+    /// The verified client certificate of an mTLS connection.
+    pub fn client_cert(&self) -> Option<&crate::listener::tls::ClientCertInfo> {
+        self.conn.tls.as_ref()?.client_cert.as_deref()
+    }
+}
+
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
@@ -104,7 +111,11 @@ pub async fn run(
 
 fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayError> {
     let limits = &cfg.limits;
-    let mut bytes = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let uri = req.uri();
+    let mut bytes = req.method().as_str().len()
+        + uri.path_and_query().map_or(1, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + 12;
     for (k, v) in req.headers() {
         bytes += k.as_str().len() + v.len() + 4;
     }
@@ -146,7 +157,7 @@ async fn routed(
     };
     ctx.api = Some(m.route.api.clone());
     ctx.stage = m.stage.map(str::to_string);
-    ctx.route = Some(m.route.id.clone().into());
+    ctx.route = Some(m.route.id.clone());
     // 3–7.
     waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
     authn::authenticate(ctx, &parts).map_err(|e| (Stage::Authenticate, e))?;

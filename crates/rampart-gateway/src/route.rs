@@ -20,8 +20,8 @@ use crate::integrate::Integration;
 /// A compiled route.
 #[derive(Debug)]
 pub struct Route {
-    /// `API name` + method + template, as it appears in logs and metrics.
-    pub id: String,
+    /// Method and template (`GET /pets/{id}`), as it appears in logs and metrics.
+    pub id: Arc<str>,
     pub api: Arc<str>,
     pub method: MethodMatch,
     /// The path template as written (`/pets/{id}`).
@@ -357,7 +357,7 @@ mod tests {
 
     fn route(api: &str, method: &str, t: &str) -> Arc<Route> {
         Arc::new(Route {
-            id: format!("{api} {method} {t}"),
+            id: format!("{method} {t}").into(),
             api: api.into(),
             method: if method == "ANY" {
                 MethodMatch::Any

@@ -516,7 +516,7 @@ impl Handler for Shared {
                     .observe(u.as_secs_f64());
             }
             if log.enabled() {
-                let cert = ctx.conn.tls.as_ref().and_then(|t| t.client_cert.as_ref());
+                let cert = ctx.client_cert();
                 let entry = Entry {
                     time: now_rfc3339(),
                     request_id: &ctx.request_id,

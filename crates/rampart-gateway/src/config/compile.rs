@@ -481,7 +481,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 continue;
             };
             let route = Arc::new(Route {
-                id: format!("{} {}", method.as_str(), r.path),
+                id: format!("{} {}", method.as_str(), r.path).into(),
                 api: api_name.clone(),
                 method,
                 template: r.path.clone(),
