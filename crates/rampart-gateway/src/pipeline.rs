@@ -181,7 +181,7 @@ async fn integrate(
         Integration::Http(h) => {
             let path = h.upstream_path(&m.resource_path, &m.params, parts.uri.query());
             let forwarded = Forwarded {
-                client_ip: ctx.client_ip,
+                peer: ctx.conn.peer.ip(),
                 tls: ctx.conn.tls.is_some(),
                 request_id: &ctx.request_id,
                 trust_forwarded: ctx.trusted_peer,

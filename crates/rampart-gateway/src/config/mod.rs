@@ -151,14 +151,25 @@ pub fn load_str(
     let mut structural = Vec::new();
     let raw = read_config(value, &mut structural);
     errors.extend(structural.into_iter().map(|(p, m)| at(p, m)));
-    if !errors.is_empty() {
-        return Err(ConfigErrors(errors));
-    }
     let Some(raw) = raw else {
         return Err(ConfigErrors(errors));
     };
-    compile::compile(&raw, base)
-        .map_err(|es| ConfigErrors(es.0.into_iter().map(|(p, m)| at(p, m)).collect()))
+    // The shape is sound: check the meaning too, so that an unset variable does not hide
+    // other errors. A value whose variable is unset is still the `${env:...}` text, so
+    // errors at those paths are left out.
+    match compile::compile(&raw, base) {
+        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(_) => Err(ConfigErrors(errors)),
+        Err(es) => {
+            let env_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
+            errors.extend(
+                es.0.into_iter()
+                    .filter(|(p, _)| !env_paths.contains(p))
+                    .map(|(p, m)| at(p, m)),
+            );
+            Err(ConfigErrors(errors))
+        }
+    }
 }
 
 fn join(prefix: &str, path: &str) -> String {

@@ -206,8 +206,9 @@ impl HttpIntegration {
             h.insert(HeaderName::from_static("x-forwarded-host"), v);
         }
         let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(prev) if forwarded.trust_forwarded => format!("{prev}, {}", forwarded.client_ip),
-            _ => forwarded.client_ip.to_string(),
+            // A trusted proxy's chain is kept and the proxy itself appended.
+            Some(prev) if forwarded.trust_forwarded => format!("{prev}, {}", forwarded.peer),
+            _ => forwarded.peer.to_string(),
         };
         if let Ok(v) = HeaderValue::from_str(&xff) {
             h.insert(HeaderName::from_static("x-forwarded-for"), v);
@@ -238,7 +239,8 @@ impl HttpIntegration {
 
 /// Facts about the client that go into the `X-Forwarded-*` headers.
 pub struct Forwarded<'a> {
-    pub client_ip: IpAddr,
+    /// The address that connected to the gateway.
+    pub peer: IpAddr,
     pub tls: bool,
     pub request_id: &'a str,
     /// The peer is a trusted proxy: keep its `X-Forwarded-For` chain.
