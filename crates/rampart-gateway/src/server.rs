@@ -54,6 +54,8 @@ pub enum StartError {
     },
     #[error("cannot open the access log: {0}")]
     AccessLog(std::io::Error),
+    #[error("cannot start a worker thread: {0}")]
+    Worker(std::io::Error),
 }
 
 /// A listener that is running.
@@ -72,24 +74,81 @@ pub struct Gateway {
     pub admin: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    workers: Vec<tokio::sync::oneshot::Receiver<()>>,
+}
+
+/// One worker: accept on its socket of every listener until shutdown, then drain.
+async fn run_worker(
+    sockets: Vec<(
+        usize,
+        ListenerSpec,
+        Arc<ArcSwapOption<rustls::ServerConfig>>,
+        std::net::TcpListener,
+    )>,
+    shared: Arc<Shared>,
+    connections: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut tasks = Vec::new();
+    for (index, spec, tls, socket) in sockets {
+        let name = spec.name.clone();
+        match BoundListener::from_std(index, spec, tls, socket) {
+            Ok(l) => tasks.push(tokio::spawn(l.run(
+                shared.clone(),
+                connections.clone(),
+                shutdown.clone(),
+            ))),
+            Err(e) => {
+                tracing::error!(listener = %name, error = %e, "cannot register listener socket")
+            }
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // A gateway dropped without `shutdown` still stops its workers.
+        let _ = self.shutdown.send(true);
+    }
 }
 
 impl Gateway {
-    /// Bind every listener and start serving `cfg`. `source` is the file to reload from.
+    /// Bind every listener and start serving `cfg` on `cfg.workers` worker threads.
+    /// `source` is the file to reload from. Must be called inside a tokio runtime (it runs
+    /// the admin listener and the reload machinery; requests are served by the workers).
     pub async fn start(cfg: Compiled, source: Option<PathBuf>) -> Result<Gateway, StartError> {
         let log =
             Arc::new(AccessLog::start(cfg.access_log.clone()).map_err(StartError::AccessLog)?);
-        let mut bound = Vec::new();
+        let workers = cfg.workers.max(1);
+        // Per listener: one SO_REUSEPORT socket per worker, and the live TLS config.
+        let mut sockets = Vec::new();
+        let mut listeners = Vec::new();
+        let mut tls_slots = Vec::new();
         for (i, spec) in cfg.listeners.iter().enumerate() {
-            let tls = cfg.tls_configs.get(i).cloned().flatten();
-            let l = BoundListener::bind(i, spec.clone(), tls)
-                .await
-                .map_err(|e| StartError::Bind {
+            let socks = crate::listener::bind_reuseport(spec.bind, workers).map_err(|e| {
+                StartError::Bind {
                     name: spec.name.clone(),
                     addr: spec.bind,
                     source: e,
-                })?;
-            bound.push(l);
+                }
+            })?;
+            let addr = socks
+                .first()
+                .and_then(|s| s.local_addr().ok())
+                .unwrap_or(spec.bind);
+            listeners.push(ListenerAddr {
+                name: spec.name.clone(),
+                addr,
+                tls: spec.tls.is_some(),
+                private: spec.private,
+            });
+            tls_slots.push(Arc::new(ArcSwapOption::new(
+                cfg.tls_configs.get(i).cloned().flatten(),
+            )));
+            sockets.push(socks);
         }
         let admin_listener = match cfg.admin {
             Some(a) => {
@@ -108,7 +167,7 @@ impl Gateway {
         let admin = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
         let connections = Arc::new(Semaphore::new(cfg.limits.max_connections));
         let shared = Arc::new(Shared {
-            tls: bound.iter().map(|b| b.tls.clone()).collect(),
+            tls: tls_slots.clone(),
             listener_specs: cfg.listeners.clone(),
             current: ArcSwap::from_pointee(Runtime { cfg, log }),
             metrics: Metrics::new(),
@@ -117,23 +176,35 @@ impl Gateway {
             reload_lock: tokio::sync::Mutex::new(()),
         });
         let (tx, rx) = watch::channel(false);
-        let listeners = bound
-            .iter()
-            .map(|b| ListenerAddr {
-                name: b.spec.name.clone(),
-                addr: b.local_addr,
-                tls: b.spec.tls.is_some(),
-                private: b.spec.private,
-            })
-            .collect();
-        let mut tasks = Vec::new();
-        for b in bound {
-            tasks.push(tokio::spawn(b.run(
-                shared.clone(),
-                connections.clone(),
-                rx.clone(),
-            )));
+        let mut done = Vec::new();
+        for w in 0..workers {
+            let mut mine = Vec::new();
+            for (i, socks) in sockets.iter_mut().enumerate() {
+                if let Some(s) = socks.pop() {
+                    mine.push((i, shared.listener_specs[i].clone(), tls_slots[i].clone(), s));
+                }
+            }
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            done.push(done_rx);
+            let (shared, connections, rx) = (shared.clone(), connections.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("rampart-worker-{w}"))
+                .spawn(move || {
+                    crate::listener::set_worker_index(w);
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt.block_on(run_worker(mine, shared, connections, rx)),
+                        Err(e) => {
+                            tracing::error!(worker = w, error = %e, "cannot start worker runtime")
+                        }
+                    }
+                    let _ = done_tx.send(());
+                })
+                .map_err(StartError::Worker)?;
         }
+        let mut tasks = Vec::new();
         if let Some(l) = admin_listener {
             tasks.push(tokio::spawn(crate::admin::serve(
                 l,
@@ -148,6 +219,7 @@ impl Gateway {
             admin,
             shutdown: tx,
             tasks,
+            workers: done,
         })
     }
 
@@ -204,12 +276,16 @@ impl Gateway {
     }
 
     /// Stop accepting, let in-flight requests finish (up to the grace period), and return.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.shared.ready.store(false, Ordering::SeqCst);
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
+        for w in std::mem::take(&mut self.workers) {
+            let _ = w.await;
+        }
+        self.shared.current.load().log.flush();
     }
 }
 

@@ -53,7 +53,9 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
-            let rt = match tokio::runtime::Builder::new_multi_thread()
+            // The control plane (signals, reload, admin, the demo's echo upstream) runs
+            // here; requests are served by the gateway's worker threads, one runtime each.
+            let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {

@@ -247,6 +247,15 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         }
     });
 
+    let workers = match s.workers {
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) if (1..=256).contains(&n) => n as usize,
+        Some(n) => {
+            e.push("server.workers", format!("{n} is not between 1 and 256"));
+            1
+        }
+    };
+
     // Limits.
     let d = Limits::default();
     let lim = &s.limits;
@@ -571,6 +580,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         listeners,
         tls_configs,
         admin,
+        workers,
         limits,
         paths,
         request_id,

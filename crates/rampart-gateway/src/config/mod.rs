@@ -29,6 +29,8 @@ pub struct Compiled {
     /// TLS server configurations, one per listener (None for plain HTTP).
     pub tls_configs: Vec<Option<Arc<rustls::ServerConfig>>>,
     pub admin: Option<SocketAddr>,
+    /// Worker threads (fixed at start; a reload cannot change it).
+    pub workers: usize,
     pub limits: Limits,
     pub paths: rampart_normalize::Options,
     pub request_id: RequestIdPolicy,

@@ -21,6 +21,8 @@ pub struct RawServer {
     pub listeners: Vec<RawListener>,
     #[serde(default)]
     pub admin: Option<RawAdmin>,
+    /// Worker threads, each with its own runtime and upstream pools (default: one per core).
+    pub workers: Option<u64>,
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]

@@ -51,10 +51,16 @@ pub struct HttpSettings {
     pub preserve_host: bool,
 }
 
+type UpstreamClient = Client<HttpsConnector<HttpConnector>, LimitedBody>;
+
+/// Upstream pools per worker: a worker only ever uses connections its own runtime drives.
+const POOL_SLOTS: usize = 64;
+
 pub struct HttpIntegration {
     pub settings: HttpSettings,
     host_header: HeaderValue,
-    client: Client<HttpsConnector<HttpConnector>, LimitedBody>,
+    connector: HttpsConnector<HttpConnector>,
+    clients: Box<[std::sync::OnceLock<UpstreamClient>]>,
 }
 
 impl std::fmt::Debug for HttpIntegration {
@@ -110,20 +116,30 @@ impl HttpIntegration {
         } else {
             builder.enable_http1().wrap_connector(http)
         };
-        let mut cb = Client::builder(TokioExecutor::new());
-        cb.pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .pool_timer(hyper_util::rt::TokioTimer::new());
-        if settings.http2 && settings.scheme == http::uri::Scheme::HTTP {
-            cb.http2_only(true);
-        }
-        let client = cb.build(connector);
         let host_header = HeaderValue::from_str(settings.authority.as_str())
             .map_err(|_| "invalid upstream authority".to_string())?;
         Ok(Self {
             settings,
             host_header,
-            client,
+            connector,
+            clients: (0..POOL_SLOTS)
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+        })
+    }
+
+    /// This worker's client (and connection pool), made on first use.
+    fn client(&self) -> &UpstreamClient {
+        let slot = crate::listener::worker_index() % POOL_SLOTS;
+        self.clients[slot].get_or_init(|| {
+            let mut cb = Client::builder(TokioExecutor::new());
+            cb.pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(256)
+                .pool_timer(hyper_util::rt::TokioTimer::new());
+            if self.settings.http2 && self.settings.scheme == http::uri::Scheme::HTTP {
+                cb.http2_only(true);
+            }
+            cb.build(self.connector.clone())
         })
     }
 
@@ -225,7 +241,7 @@ impl HttpIntegration {
         let req = Request::from_parts(parts, body);
 
         let deadline = tokio::time::Instant::now() + s.timeout;
-        let resp = match tokio::time::timeout_at(deadline, self.client.request(req)).await {
+        let resp = match tokio::time::timeout_at(deadline, self.client().request(req)).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout),
             Ok(Err(e)) => return Err(classify(e)),
             Ok(Ok(r)) => r,

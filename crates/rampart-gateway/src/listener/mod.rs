@@ -1,6 +1,9 @@
 //! Stage 1, listener: sockets, TLS, HTTP/1.1 and HTTP/2, connection limits and timeouts.
 //!
-//! Each listener accepts on its own task. A connection is admitted only while the
+//! The gateway runs one single-threaded runtime per worker (by default one per core, like
+//! nginx's workers): each worker accepts on its own `SO_REUSEPORT` socket of every listener
+//! and keeps its own upstream connection pools, so a request is served start to finish on
+//! one thread with no cross-thread wake-ups. Each listener accepts on its own task. A connection is admitted only while the
 //! gateway-wide connection limit has room (past it, new connections are closed at once
 //! and counted). TLS handshakes must finish within the header read timeout. HTTP/1.1
 //! connections run behind [`conn::GuardedIo`] (slowloris 408, idle timeout); HTTP/2 is
@@ -84,6 +87,46 @@ pub trait Handler: Send + Sync + 'static {
     fn connection_refused(&self, _listener: &str, _reason: &'static str) {}
 }
 
+thread_local! {
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Mark the current thread as worker `i` (per-worker state such as upstream pools is
+/// chosen by it).
+pub fn set_worker_index(i: usize) {
+    WORKER.with(|w| w.set(i));
+}
+
+/// The worker the current thread belongs to (0 outside workers).
+pub fn worker_index() -> usize {
+    WORKER.with(|w| w.get())
+}
+
+/// Bind `n` sockets to `addr` with `SO_REUSEPORT`, one per worker; the kernel spreads new
+/// connections across them. With port 0 the first socket picks the port for all.
+pub fn bind_reuseport(addr: SocketAddr, n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut out: Vec<std::net::TcpListener> = Vec::with_capacity(n);
+    let mut addr = addr;
+    for _ in 0..n.max(1) {
+        let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+        if addr.is_ipv6() {
+            s.set_only_v6(true)?;
+        }
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        s.listen(1024)?;
+        let l: std::net::TcpListener = s.into();
+        if let Ok(a) = l.local_addr() {
+            addr = a;
+        }
+        out.push(l);
+    }
+    Ok(out)
+}
+
 /// A bound listener and its live TLS configuration (replaced on reload).
 pub struct BoundListener {
     pub index: usize,
@@ -94,18 +137,20 @@ pub struct BoundListener {
 }
 
 impl BoundListener {
-    pub async fn bind(
+    /// Take over a socket from [`bind_reuseport`]; must run inside the worker's runtime.
+    pub fn from_std(
         index: usize,
         spec: ListenerSpec,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        tls: Arc<ArcSwapOption<rustls::ServerConfig>>,
+        socket: std::net::TcpListener,
     ) -> std::io::Result<Self> {
-        let socket = TcpListener::bind(spec.bind).await?;
+        let socket = TcpListener::from_std(socket)?;
         let local_addr = socket.local_addr()?;
         Ok(Self {
             index,
             spec,
             local_addr,
-            tls: Arc::new(ArcSwapOption::new(tls)),
+            tls,
             socket,
         })
     }

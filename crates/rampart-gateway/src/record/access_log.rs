@@ -1,13 +1,16 @@
-//! Access log: one JSON object a line, written by a background thread so that requests
-//! never wait on the disk. Credentials are never logged: no request header is logged
+//! Access log: one JSON object a line. Requests append to a shared buffer; a background
+//! thread writes it out every 50 ms (sooner when it grows large), so requests never wait
+//! on the disk and never wake another thread. The buffer is flushed on shutdown and when
+//! the last handle goes away. Credentials are never logged: no request header is logged
 //! unless configured under `access_log.headers`, and even then `Authorization`,
 //! `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`, `X-Amz-Security-Token` and
 //! every header in `access_log.redact_headers` are written as `"[REDACTED]"`. The query
 //! string (which may carry tokens) is not logged.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Duration;
 
 use http::HeaderName;
 use serde::Serialize;
@@ -87,18 +90,46 @@ pub struct Entry<'a> {
     pub headers: Vec<(&'a str, &'a str)>,
 }
 
+/// Lines waiting to be written, and the output they go to.
+struct Sink {
+    pending: Mutex<Vec<u8>>,
+    wake: Condvar,
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+/// Past this many buffered bytes the writer is woken at once.
+const WAKE_AT: usize = 256 * 1024;
+
+impl Sink {
+    fn write_out(&self) {
+        let batch = match self.pending.lock() {
+            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
+            _ => return,
+        };
+        if let Ok(mut out) = self.out.lock() {
+            if let Err(e) = out.write_all(&batch).and_then(|()| out.flush()) {
+                eprintln!("rampart: access log write failed: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.write_out();
+    }
+}
+
 /// A running access log.
 pub struct AccessLog {
     pub spec: AccessLogSpec,
-    tx: Option<mpsc::Sender<Vec<u8>>>,
+    sink: Option<Arc<Sink>>,
 }
 
 impl AccessLog {
     pub fn start(spec: AccessLogSpec) -> std::io::Result<Self> {
-        let sink: Box<dyn Write + Send> = match &spec.output {
-            Output::Off => {
-                return Ok(Self { spec, tx: None });
-            }
+        let out: Box<dyn Write + Send> = match &spec.output {
+            Output::Off => return Ok(Self { spec, sink: None }),
             Output::Stdout => Box::new(std::io::stdout()),
             Output::Stderr => Box::new(std::io::stderr()),
             Output::File(p) => Box::new(
@@ -108,44 +139,55 @@ impl AccessLog {
                     .open(p)?,
             ),
         };
-        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let sink = Arc::new(Sink {
+            pending: Mutex::new(Vec::with_capacity(64 * 1024)),
+            wake: Condvar::new(),
+            out: Mutex::new(out),
+        });
+        let weak: Weak<Sink> = Arc::downgrade(&sink);
         std::thread::Builder::new()
             .name("rampart-access-log".into())
-            .spawn(move || {
-                let mut w = BufWriter::with_capacity(64 * 1024, sink);
-                while let Ok(line) = rx.recv() {
-                    let _ = w.write_all(&line);
-                    // Write whatever else is queued, then flush once.
-                    while let Ok(line) = rx.try_recv() {
-                        let _ = w.write_all(&line);
-                    }
-                    if let Err(e) = w.flush() {
-                        eprintln!("rampart: access log write failed: {e}");
-                    }
+            .spawn(move || loop {
+                let Some(sink) = weak.upgrade() else { return };
+                if let Ok(p) = sink.pending.lock() {
+                    let _ = sink.wake.wait_timeout(p, Duration::from_millis(50));
                 }
-                let _ = w.flush();
+                sink.write_out();
             })?;
-        Ok(Self { spec, tx: Some(tx) })
+        Ok(Self {
+            spec,
+            sink: Some(sink),
+        })
     }
 
     /// The same sink with new settings (for a reload that keeps the output).
     pub fn from_running(old: &AccessLog, spec: AccessLogSpec) -> Self {
         Self {
             spec,
-            tx: old.tx.clone(),
+            sink: old.sink.clone(),
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.sink.is_some()
     }
 
     pub fn write(&self, entry: &Entry<'_>) {
-        if let Some(tx) = &self.tx {
-            if let Ok(mut line) = serde_json::to_vec(entry) {
-                line.push(b'\n');
-                let _ = tx.send(line);
+        let Some(sink) = &self.sink else { return };
+        if let Ok(mut p) = sink.pending.lock() {
+            if serde_json::to_writer(&mut *p, entry).is_ok() {
+                p.push(b'\n');
             }
+            if p.len() >= WAKE_AT {
+                sink.wake.notify_one();
+            }
+        }
+    }
+
+    /// Write out everything buffered now.
+    pub fn flush(&self) {
+        if let Some(sink) = &self.sink {
+            sink.write_out();
         }
     }
 }
