@@ -82,6 +82,8 @@ pub struct RequestContext {
     pub api: Option<Arc<str>>,
     pub stage: Option<String>,
     pub route: Option<Arc<str>>,
+    /// The matched route itself.
+    pub matched: Option<Arc<crate::route::Route>>,
     /// Filled by the authenticate stage.
     pub principal: Option<String>,
     pub api_key_id: Option<String>,
@@ -158,6 +160,7 @@ async fn routed(
     ctx.api = Some(m.route.api.clone());
     ctx.stage = m.stage.map(str::to_string);
     ctx.route = Some(m.route.id.clone());
+    ctx.matched = Some(m.route.clone());
     // 3–7.
     waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
     authn::authenticate(ctx, &parts).map_err(|e| (Stage::Authenticate, e))?;

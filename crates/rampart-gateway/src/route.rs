@@ -27,6 +27,8 @@ pub struct Route {
     /// The path template as written (`/pets/{id}`).
     pub template: String,
     pub integration: Integration,
+    /// This route's metric handles.
+    pub metrics: crate::record::metrics::RouteMetrics,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,6 +368,7 @@ mod tests {
             },
             template: t.into(),
             integration: Integration::test_mock(),
+            metrics: Default::default(),
         })
     }
 

@@ -522,6 +522,7 @@ impl Handler for Shared {
             api: None,
             stage: None,
             route: None,
+            matched: None,
             principal: None,
             api_key_id: None,
             labels: Vec::new(),
@@ -571,25 +572,25 @@ impl Handler for Shared {
                 p.request_finished();
             }
             let elapsed = ctx.started.elapsed();
-            let api = ctx.api.as_deref().unwrap_or("");
-            let route = ctx.route.as_deref().unwrap_or("");
             let m = &shared.metrics;
-            m.requests
-                .get_or_create(&RequestLabels {
-                    api: api.to_string(),
-                    route: route.to_string(),
-                    status_class: status_class(status),
-                })
-                .inc();
-            let rl = RouteLabels {
-                api: api.to_string(),
-                route: route.to_string(),
-            };
-            m.latency.get_or_create(&rl).observe(elapsed.as_secs_f64());
-            if let Some(u) = ctx.upstream_latency {
-                m.upstream_latency
-                    .get_or_create(&rl)
-                    .observe(u.as_secs_f64());
+            let total = elapsed.as_secs_f64();
+            let upstream = ctx.upstream_latency.map(|u| u.as_secs_f64());
+            match &ctx.matched {
+                Some(r) => r.metrics.record(m, &r.api, &r.id, status, total, upstream),
+                None => {
+                    m.requests
+                        .get_or_create(&RequestLabels {
+                            api: String::new(),
+                            route: String::new(),
+                            status_class: status_class(status),
+                        })
+                        .inc();
+                    let rl = RouteLabels {
+                        api: String::new(),
+                        route: String::new(),
+                    };
+                    m.latency.get_or_create(&rl).observe(total);
+                }
             }
             if log.enabled() {
                 let cert = ctx.client_cert();

@@ -495,6 +495,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 method,
                 template: r.path.clone(),
                 integration,
+                metrics: Default::default(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}

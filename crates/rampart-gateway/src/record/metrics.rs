@@ -131,6 +131,66 @@ impl Metrics {
     }
 }
 
+/// A route's metric handles, looked up once (per status class on first use) and kept
+/// with the route, so the request path does no label hashing or allocation for them.
+#[derive(Default)]
+pub struct RouteMetrics {
+    requests: [std::sync::OnceLock<Counter>; 5],
+    latency: std::sync::OnceLock<Histogram>,
+    upstream_latency: std::sync::OnceLock<Histogram>,
+}
+
+impl std::fmt::Debug for RouteMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMetrics").finish_non_exhaustive()
+    }
+}
+
+impl RouteMetrics {
+    /// Count a request and observe its latencies.
+    pub fn record(
+        &self,
+        m: &Metrics,
+        api: &str,
+        route: &str,
+        status: u16,
+        total: f64,
+        upstream: Option<f64>,
+    ) {
+        let class = status_class(status);
+        let i = match class {
+            "1xx" => 0,
+            "2xx" => 1,
+            "3xx" => 2,
+            "4xx" => 3,
+            _ => 4,
+        };
+        self.requests[i]
+            .get_or_init(|| {
+                m.requests
+                    .get_or_create(&RequestLabels {
+                        api: api.to_string(),
+                        route: route.to_string(),
+                        status_class: class,
+                    })
+                    .clone()
+            })
+            .inc();
+        let labels = || RouteLabels {
+            api: api.to_string(),
+            route: route.to_string(),
+        };
+        self.latency
+            .get_or_init(|| m.latency.get_or_create(&labels()).clone())
+            .observe(total);
+        if let Some(u) = upstream {
+            self.upstream_latency
+                .get_or_init(|| m.upstream_latency.get_or_create(&labels()).clone())
+                .observe(u);
+        }
+    }
+}
+
 pub fn status_class(status: u16) -> &'static str {
     match status {
         100..=199 => "1xx",
