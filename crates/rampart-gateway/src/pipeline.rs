@@ -69,6 +69,8 @@ impl Stage {
 #[derive(Debug)]
 pub struct RequestContext {
     pub request_id: String,
+    /// The request id as a header value (sent upstream and to the client).
+    pub request_id_header: http::HeaderValue,
     pub started: Instant,
     pub client_ip: IpAddr,
     /// The peer is a configured trusted proxy.
@@ -185,8 +187,9 @@ async fn integrate(
             let path = h.upstream_path(&m.resource_path, &m.params, parts.uri.query());
             let forwarded = Forwarded {
                 peer: ctx.conn.peer.ip(),
+                peer_header: &ctx.conn.peer_ip_header,
                 tls: ctx.conn.tls.is_some(),
-                request_id: &ctx.request_id,
+                request_id: &ctx.request_id_header,
                 trust_forwarded: ctx.trusted_peer,
             };
             let body = LimitedBody::new(body, cfg.limits.max_body_bytes);

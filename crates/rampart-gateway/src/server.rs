@@ -447,7 +447,11 @@ impl Shared {
                 }
             }
         }
-        uuid::Uuid::new_v4().to_string()
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut buf)
+            .to_string()
     }
 }
 
@@ -509,9 +513,12 @@ impl Handler for Shared {
                 Some((h.as_str().to_string(), value))
             })
             .collect();
+        let request_id_header =
+            HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid"));
         let mut ctx = RequestContext {
             client_ip: client_ip(cfg, peer, trusted, &req),
             request_id,
+            request_id_header,
             started: tokio::time::Instant::now(),
             trusted_peer: trusted,
             conn: conn.clone(),

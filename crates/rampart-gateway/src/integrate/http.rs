@@ -83,7 +83,15 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
+fn is_hop_by_hop(n: &HeaderName) -> bool {
+    *n == header::TRANSFER_ENCODING || HOP_BY_HOP.iter().any(|h| h == n)
+}
+
 fn strip_hop_by_hop(h: &mut HeaderMap) {
+    // Most messages have none: one pass over the names, no hashing, decides.
+    if !h.keys().any(is_hop_by_hop) {
+        return;
+    }
     // Headers named in Connection are hop-by-hop too.
     let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
@@ -221,21 +229,25 @@ impl HttpIntegration {
         if let Some(v) = original_host {
             h.insert(HeaderName::from_static("x-forwarded-host"), v);
         }
-        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let xff_name = HeaderName::from_static("x-forwarded-for");
+        let xff = match h.get(&xff_name).and_then(|v| v.to_str().ok()) {
             // A trusted proxy's chain is kept and the proxy itself appended.
-            Some(prev) if forwarded.trust_forwarded => format!("{prev}, {}", forwarded.peer),
-            _ => forwarded.peer.to_string(),
+            Some(prev) if forwarded.trust_forwarded => {
+                HeaderValue::from_str(&format!("{prev}, {}", forwarded.peer)).ok()
+            }
+            _ => Some(forwarded.peer_header.clone()),
         };
-        if let Ok(v) = HeaderValue::from_str(&xff) {
-            h.insert(HeaderName::from_static("x-forwarded-for"), v);
+        if let Some(v) = xff {
+            h.insert(xff_name, v);
         }
         h.insert(
             HeaderName::from_static("x-forwarded-proto"),
             HeaderValue::from_static(if forwarded.tls { "https" } else { "http" }),
         );
-        if let Ok(v) = HeaderValue::from_str(forwarded.request_id) {
-            h.insert(HeaderName::from_static("x-request-id"), v);
-        }
+        h.insert(
+            HeaderName::from_static("x-request-id"),
+            forwarded.request_id.clone(),
+        );
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         let req = Request::from_parts(parts, body);
@@ -255,10 +267,11 @@ impl HttpIntegration {
 
 /// Facts about the client that go into the `X-Forwarded-*` headers.
 pub struct Forwarded<'a> {
-    /// The address that connected to the gateway.
+    /// The address that connected to the gateway, and the same as a header value.
     pub peer: IpAddr,
+    pub peer_header: &'a HeaderValue,
     pub tls: bool,
-    pub request_id: &'a str,
+    pub request_id: &'a HeaderValue,
     /// The peer is a trusted proxy: keep its `X-Forwarded-For` chain.
     pub trust_forwarded: bool,
 }

@@ -68,6 +68,8 @@ pub struct ConnInfo {
     pub listener: usize,
     pub listener_name: Arc<str>,
     pub peer: SocketAddr,
+    /// The peer's IP address as a header value (for `X-Forwarded-For`), made once.
+    pub peer_ip_header: http::HeaderValue,
     pub tls: Option<TlsInfo>,
     pub phase: Option<Arc<ConnPhase>>,
 }
@@ -233,6 +235,7 @@ async fn serve<H: Handler>(
             let info = Arc::new(ConnInfo {
                 listener: index,
                 listener_name: name,
+                peer_ip_header: ip_header(peer),
                 peer,
                 tls: None,
                 phase: Some(phase.clone()),
@@ -265,6 +268,7 @@ async fn serve<H: Handler>(
                 let info = Arc::new(ConnInfo {
                     listener: index,
                     listener_name: name,
+                    peer_ip_header: ip_header(peer),
                     peer,
                     tls: Some(tls_info),
                     phase: None,
@@ -285,6 +289,7 @@ async fn serve<H: Handler>(
                 let info = Arc::new(ConnInfo {
                     listener: index,
                     listener_name: name,
+                    peer_ip_header: ip_header(peer),
                     peer,
                     tls: Some(tls_info),
                     phase: Some(phase.clone()),
@@ -293,6 +298,11 @@ async fn serve<H: Handler>(
             }
         }
     }
+}
+
+fn ip_header(peer: SocketAddr) -> http::HeaderValue {
+    http::HeaderValue::from_str(&peer.ip().to_string())
+        .unwrap_or(http::HeaderValue::from_static("unknown"))
 }
 
 fn service<H: Handler>(
