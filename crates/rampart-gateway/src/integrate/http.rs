@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+
+use super::pool::{Pool, PoolError, Target};
 
 use crate::body::{upstream, BodyTooLarge, GatewayBody, LimitedBody};
 use crate::respond::GatewayError;
 use crate::route::ParamValue;
+use rustls_pki_types::ServerName;
 
 /// One part of a URL path template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,16 +50,10 @@ pub struct HttpSettings {
     pub preserve_host: bool,
 }
 
-type UpstreamClient = Client<HttpsConnector<HttpConnector>, LimitedBody>;
-
-/// Upstream pools per worker: a worker only ever uses connections its own runtime drives.
-const POOL_SLOTS: usize = 64;
-
 pub struct HttpIntegration {
     pub settings: HttpSettings,
     host_header: HeaderValue,
-    connector: HttpsConnector<HttpConnector>,
-    clients: Box<[std::sync::OnceLock<UpstreamClient>]>,
+    pool: Pool,
 }
 
 impl std::fmt::Debug for HttpIntegration {
@@ -111,43 +104,43 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
 
 impl HttpIntegration {
     pub fn new(settings: HttpSettings, tls: UpstreamTls) -> Result<Self, String> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(settings.connect_timeout));
-        http.set_nodelay(true);
-        http.set_keepalive(Some(Duration::from_secs(60)));
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls.config)
-            .https_or_http();
-        let connector = if settings.http2 {
-            builder.enable_all_versions().wrap_connector(http)
-        } else {
-            builder.enable_http1().wrap_connector(http)
-        };
         let host_header = HeaderValue::from_str(settings.authority.as_str())
             .map_err(|_| "invalid upstream authority".to_string())?;
+        let https = settings.scheme == http::uri::Scheme::HTTPS;
+        let host = settings
+            .authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = settings
+            .authority
+            .port_u16()
+            .unwrap_or(if https { 443 } else { 80 });
+        let tls = if https {
+            let mut config = tls.config;
+            config.alpn_protocols = if settings.http2 {
+                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            } else {
+                vec![b"http/1.1".to_vec()]
+            };
+            let name = ServerName::try_from(host.clone())
+                .map_err(|_| format!("`{host}` is not a valid TLS server name"))?;
+            Some((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
+        } else {
+            None
+        };
+        let pool = Pool::new(Target {
+            host,
+            port,
+            tls,
+            http2: settings.http2,
+            connect_timeout: settings.connect_timeout,
+        });
         Ok(Self {
             settings,
             host_header,
-            connector,
-            clients: (0..POOL_SLOTS)
-                .map(|_| std::sync::OnceLock::new())
-                .collect(),
-        })
-    }
-
-    /// This worker's client (and connection pool), made on first use.
-    fn client(&self) -> &UpstreamClient {
-        let slot = crate::listener::worker_index() % POOL_SLOTS;
-        self.clients[slot].get_or_init(|| {
-            let mut cb = Client::builder(TokioExecutor::new());
-            cb.pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(256)
-                .pool_timer(hyper_util::rt::TokioTimer::new());
-            if self.settings.http2 && self.settings.scheme == http::uri::Scheme::HTTP {
-                cb.http2_only(true);
-            }
-            cb.build(self.connector.clone())
+            pool,
         })
     }
 
@@ -253,7 +246,7 @@ impl HttpIntegration {
         let req = Request::from_parts(parts, body);
 
         let deadline = tokio::time::Instant::now() + s.timeout;
-        let resp = match tokio::time::timeout_at(deadline, self.client().request(req)).await {
+        let resp = match tokio::time::timeout_at(deadline, self.pool.send(req)).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout),
             Ok(Err(e)) => return Err(classify(e)),
             Ok(Ok(r)) => r,
@@ -276,23 +269,20 @@ pub struct Forwarded<'a> {
     pub trust_forwarded: bool,
 }
 
-/// Map a client error to a gateway error: an oversize request body is the client's fault.
-fn classify(e: hyper_util::client::legacy::Error) -> GatewayError {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = src {
-        if s.downcast_ref::<BodyTooLarge>().is_some() {
-            return GatewayError::BodyTooLarge;
+/// Map an upstream error to a gateway error: an oversize request body is the client's fault.
+fn classify(e: PoolError) -> GatewayError {
+    if let PoolError::Http(h) = &e {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
+        while let Some(s) = src {
+            if s.downcast_ref::<BodyTooLarge>().is_some() {
+                return GatewayError::BodyTooLarge;
+            }
+            src = s.source();
         }
-        src = s.source();
     }
-    let mut detail = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        src = s.source();
+    GatewayError::UpstreamFailure {
+        detail: e.to_string(),
     }
-    GatewayError::UpstreamFailure { detail }
 }
 
 /// Remove configured response headers (`server`, `x-powered-by`, ...).

@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod mock;
+pub mod pool;
 
 use std::sync::Arc;
 

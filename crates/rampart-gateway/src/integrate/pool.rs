@@ -1,0 +1,224 @@
+//! Upstream connections for one `http` integration: a small pool per worker thread.
+//!
+//! Each worker keeps its own idle HTTP/1.1 connections (and at most one multiplexed HTTP/2
+//! connection) to the integration's upstream, so a request and the connection it uses are
+//! driven by the same single-threaded runtime: no shared pool map, no locks contended
+//! across threads, no cross-thread wake-ups. An idle connection is reused when it is ready
+//! (its previous response finished), dropped when the upstream closed it or after 90 s
+//! idle. A request that could not even be written to a reused connection (the upstream
+//! closed it at that moment) is retried once on a new one.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::body::LimitedBody;
+
+const SLOTS: usize = 64;
+const MAX_IDLE: usize = 256;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where and how to connect.
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    /// TLS toward the upstream: connector and the name to verify.
+    pub tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    pub http2: bool,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Default)]
+struct Slot {
+    idle: Vec<(http1::SendRequest<LimitedBody>, Instant)>,
+    h2: Option<http2::SendRequest<LimitedBody>>,
+}
+
+/// Why a request did not get a response.
+#[derive(Debug)]
+pub enum PoolError {
+    Connect(String),
+    ConnectTimeout,
+    Http(hyper::Error),
+}
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PoolError::Connect(e) => write!(f, "connect: {e}"),
+            PoolError::ConnectTimeout => f.write_str("connect timed out"),
+            PoolError::Http(e) => {
+                write!(f, "{e}")?;
+                let mut src = std::error::Error::source(e);
+                while let Some(s) = src {
+                    write!(f, ": {s}")?;
+                    src = s.source();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+enum Connected {
+    H1(http1::SendRequest<LimitedBody>),
+    H2(http2::SendRequest<LimitedBody>),
+}
+
+pub struct Pool {
+    target: Arc<Target>,
+    slots: Box<[Mutex<Slot>]>,
+}
+
+impl Pool {
+    pub fn new(target: Target) -> Self {
+        Self {
+            target: Arc::new(target),
+            slots: (0..SLOTS).map(|_| Mutex::new(Slot::default())).collect(),
+        }
+    }
+
+    fn slot(&self) -> &Mutex<Slot> {
+        &self.slots[crate::listener::worker_index() % SLOTS]
+    }
+
+    /// Send a request (absolute-form URI) and return the response head and streaming body.
+    pub async fn send(
+        &self,
+        mut req: Request<LimitedBody>,
+    ) -> Result<Response<Incoming>, PoolError> {
+        for attempt in 0..2 {
+            let (mut tx, reused) = match self.checkout() {
+                Some(Connected::H2(mut tx)) => {
+                    *req.version_mut() = http::Version::HTTP_2;
+                    return tx.send_request(req).await.map_err(PoolError::Http);
+                }
+                Some(Connected::H1(tx)) => (tx, true),
+                None => match self.connect().await? {
+                    Connected::H1(tx) => (tx, false),
+                    Connected::H2(mut tx) => {
+                        if let Ok(mut s) = self.slot().lock() {
+                            s.h2 = Some(tx.clone());
+                        }
+                        *req.version_mut() = http::Version::HTTP_2;
+                        return tx.send_request(req).await.map_err(PoolError::Http);
+                    }
+                },
+            };
+            // HTTP/1.1 upstreams get an origin-form request target (HTTP/2 keeps the
+            // absolute URI: it becomes `:scheme` and `:authority`).
+            let absolute = req.uri().clone();
+            if let Some(pq) = absolute.path_and_query() {
+                *req.uri_mut() = http::Uri::from(pq.clone());
+            }
+            match tx.try_send_request(req).await {
+                Ok(resp) => {
+                    self.checkin(tx);
+                    return Ok(resp);
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(mut r) if reused && attempt == 0 => {
+                        *r.uri_mut() = absolute;
+                        req = r;
+                    }
+                    _ => return Err(PoolError::Http(e.into_error())),
+                },
+            }
+        }
+        Err(PoolError::Connect("no connection".into()))
+    }
+
+    fn checkout(&self) -> Option<Connected> {
+        let mut s = self.slot().lock().ok()?;
+        if let Some(h2) = &s.h2 {
+            if !h2.is_closed() {
+                return Some(Connected::H2(h2.clone()));
+            }
+            s.h2 = None;
+        }
+        let now = Instant::now();
+        s.idle
+            .retain(|(tx, since)| !tx.is_closed() && now.duration_since(*since) < IDLE_TIMEOUT);
+        let i = s.idle.iter().rposition(|(tx, _)| tx.is_ready())?;
+        Some(Connected::H1(s.idle.swap_remove(i).0))
+    }
+
+    fn checkin(&self, tx: http1::SendRequest<LimitedBody>) {
+        if tx.is_closed() {
+            return;
+        }
+        if let Ok(mut s) = self.slot().lock() {
+            if s.idle.len() < MAX_IDLE {
+                s.idle.push((tx, Instant::now()));
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Connected, PoolError> {
+        let t = self.target.clone();
+        tokio::time::timeout(t.connect_timeout, connect(&t))
+            .await
+            .map_err(|_| PoolError::ConnectTimeout)?
+    }
+}
+
+async fn connect(t: &Target) -> Result<Connected, PoolError> {
+    let tcp = TcpStream::connect((t.host.as_str(), t.port))
+        .await
+        .map_err(|e| PoolError::Connect(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    match &t.tls {
+        None if t.http2 => handshake_h2(tcp).await,
+        None => handshake_h1(tcp).await,
+        Some((connector, name)) => {
+            let tls = connector
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| PoolError::Connect(format!("TLS: {e}")))?;
+            if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                handshake_h2(tls).await
+            } else {
+                handshake_h1(tls).await
+            }
+        }
+    }
+}
+
+async fn handshake_h1<S>(io: S) -> Result<Connected, PoolError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, conn) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(PoolError::Http)?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "upstream connection ended with an error");
+        }
+    });
+    Ok(Connected::H1(tx))
+}
+
+async fn handshake_h2<S>(io: S) -> Result<Connected, PoolError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, conn) = http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .handshake(TokioIo::new(io))
+        .await
+        .map_err(PoolError::Http)?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "upstream h2 connection ended with an error");
+        }
+    });
+    Ok(Connected::H2(tx))
+}
