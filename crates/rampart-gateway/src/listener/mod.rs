@@ -232,14 +232,7 @@ async fn serve<H: Handler>(
     match tls {
         None => {
             let phase = ConnPhase::new();
-            let info = Arc::new(ConnInfo {
-                listener: index,
-                listener_name: name,
-                peer_ip_header: ip_header(peer),
-                peer,
-                tls: None,
-                phase: Some(phase.clone()),
-            });
+            let info = ConnInfo::new(index, name, peer, None, Some(phase.clone()));
             serve_h1(handler, info, tcp, phase, &limits, watcher).await;
         }
         Some(cfg) => {
@@ -265,14 +258,7 @@ async fn serve<H: Handler>(
             let tls_info = TlsInfo::from_connection(stream.get_ref().1);
             let h2 = tls_info.alpn.as_deref() == Some("h2");
             if h2 {
-                let info = Arc::new(ConnInfo {
-                    listener: index,
-                    listener_name: name,
-                    peer_ip_header: ip_header(peer),
-                    peer,
-                    tls: Some(tls_info),
-                    phase: None,
-                });
+                let info = ConnInfo::new(index, name, peer, Some(tls_info), None);
                 let svc = service(handler, info);
                 let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
                 b.timer(TokioTimer::new())
@@ -286,23 +272,31 @@ async fn serve<H: Handler>(
                 }
             } else {
                 let phase = ConnPhase::new();
-                let info = Arc::new(ConnInfo {
-                    listener: index,
-                    listener_name: name,
-                    peer_ip_header: ip_header(peer),
-                    peer,
-                    tls: Some(tls_info),
-                    phase: Some(phase.clone()),
-                });
+                let info = ConnInfo::new(index, name, peer, Some(tls_info), Some(phase.clone()));
                 serve_h1(handler, info, stream, phase, &limits, watcher).await;
             }
         }
     }
 }
 
-fn ip_header(peer: SocketAddr) -> http::HeaderValue {
-    http::HeaderValue::from_str(&peer.ip().to_string())
-        .unwrap_or(http::HeaderValue::from_static("unknown"))
+impl ConnInfo {
+    fn new(
+        listener: usize,
+        listener_name: Arc<str>,
+        peer: SocketAddr,
+        tls: Option<TlsInfo>,
+        phase: Option<Arc<ConnPhase>>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            listener,
+            listener_name,
+            peer_ip_header: http::HeaderValue::from_str(&peer.ip().to_string())
+                .unwrap_or(http::HeaderValue::from_static("unknown")),
+            peer,
+            tls,
+            phase,
+        })
+    }
 }
 
 fn service<H: Handler>(
