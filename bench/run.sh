@@ -403,7 +403,7 @@ check_alive() { # target proto
 RUN_DISTURBED=0
 run_wrk() { # mode scenario target round attempt
     local mode=$1 scenario=$2 target=$3 round=$4 attempt=$5 proto=${2%-*} kind=${2#*-}
-    local url script path conns delay out parsed t0 secs foreign ticks0 ticks1 cpu m0 m1 steal forks
+    local url script path conns delay out parsed t0 secs foreign ticks0 ticks1 cpu m0 m1 steal forks rc
     url=$(url_for "$target" "$proto")
     check_alive "$target" "$proto"
     if [ "$kind" = get ]; then
@@ -425,7 +425,9 @@ run_wrk() { # mode scenario target round attempt
         -s "$script" "$url$path" >"$out" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || {
+        rc=$?
         cat "$out" >&2
+        [ "$rc" -gt 128 ] && log "wrk was killed by signal $((rc - 128)) (not by this script)"
         kill -0 "$(case $target in backend) echo "$BACKEND_PID" ;; nginx) echo "$NGINX_PID" ;;
             *) echo "$RAMPART_PID" ;; esac)" 2>/dev/null || log "$target has exited"
         die "wrk failed ($mode $scenario $target)"
@@ -482,10 +484,16 @@ targets_for() { # scenario round -> targets, rotated by round so no target alway
 log "warming up (2 s per target and protocol)"
 for tp in backend/http nginx/http nginx/https rampart/http rampart/https; do
     wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$(url_for "${tp%/*}" "${tp#*/}")$GET_PATH" \
-        >/dev/null 2>&1 &
+        >"$TMP/warmup.out" 2>&1 &
     WRK_PID=$!
-    wait "$WRK_PID" || die "warm-up against $tp failed"
+    rc=0
+    wait "$WRK_PID" || rc=$?
     WRK_PID=""
+    if [ "$rc" -ne 0 ]; then
+        cat "$TMP/warmup.out" >&2
+        [ "$rc" -gt 128 ] && log "wrk was killed by signal $((rc - 128)) (not by this script)"
+        die "warm-up against $tp failed (wrk exit status $rc)"
+    fi
 done
 
 per_round=0
