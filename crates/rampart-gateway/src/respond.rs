@@ -236,10 +236,6 @@ impl GatewayResponses {
         Self { by_type }
     }
 
-    pub fn get(&self, t: ResponseType) -> Option<&GatewayResponse> {
-        self.by_type.get(&t)
-    }
-
     /// Build the client response for `err`.
     pub fn render(&self, err: &GatewayError, request_id: &str) -> Response<GatewayBody> {
         let t = err.response_type();

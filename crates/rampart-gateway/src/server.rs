@@ -493,11 +493,15 @@ impl Handler for Shared {
         let peer = conn.peer.ip();
         let trusted = cfg.request_id.trusts(peer);
         let request_id = self.request_id(cfg, trusted, &req);
-        let user_agent = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        // Only the access log needs it: no allocation when logging is off.
+        let user_agent = if rt.log.enabled() {
+            req.headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        } else {
+            None
+        };
         let logged_headers = rt
             .log
             .spec

@@ -22,13 +22,6 @@ pub enum Integration {
 }
 
 impl Integration {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Integration::Http(_) => "http",
-            Integration::Mock(_) => "mock",
-        }
-    }
-
     #[cfg(test)]
     pub(crate) fn test_mock() -> Self {
         Integration::Mock(MockIntegration::new(
