@@ -1,7 +1,31 @@
-//! Stage 5, authorize. The IAM policy engine arrives with a later issue. This stage already
-//! issues the [`Authorized`] proof that the integrate stage demands, so the order of the
-//! pipeline is enforced by the type system: no code path reaches a backend without it.
+//! Stage 5, authorize: the IAM policy engine (`rampart-iam`) on `execute-api:Invoke`.
+//!
+//! The request's resource is `arn:{partition}:execute-api:{region}:{account}:{api-id}/
+//! {stage}/{METHOD}/{path}`, built from the canonical path (never from the raw one), with
+//! `$default` as the stage of an API served under a base path. The API's resource policy
+//! (and, once authenticators establish principals, the caller's identity policies) is
+//! combined as API Gateway does for the route's authorization type; with no resource
+//! policy and no identity policies there is nothing to decide and the request passes.
+//!
+//! Condition keys supplied per request: `aws:SourceIp`, `aws:CurrentTime`,
+//! `aws:EpochTime`, `aws:SecureTransport`, `aws:UserAgent`, `aws:Referer`,
+//! `aws:ResourceTag/<key>` (the route's tags), `aws:SourceVpce` (private listeners),
+//! `aws:PrincipalArn` / `aws:PrincipalAccount` / `aws:username` / `aws:userid` (when a
+//! principal is known), `rampart:Listener`, `rampart:ClientCertFingerprint` and
+//! `rampart:ClientCertSubject` (mTLS). JWT claims will appear as `jwt:<claim>`.
+//!
+//! A denial is a 403 with API Gateway's message, never the statement that decided it; the
+//! decision, the ARN and the caller go to the log.
+//!
+//! This stage issues the [`Authorized`] proof the integrate stage demands, so no code path
+//! reaches a backend without passing here.
 
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rampart_iam::{ApiArn, AuthType, Caller, Context, Decision, PolicySet, Request};
+
+use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
 
@@ -11,9 +35,120 @@ pub struct Authorized {
     _private: (),
 }
 
+/// The authorization settings of one API, compiled at load.
+#[derive(Debug)]
+pub struct ApiPolicy {
+    pub arn: ApiArn,
+    pub resource_policy: Option<PolicySet>,
+}
+
+const INVOKE: &str = "execute-api:invoke";
+
 pub fn authorize(
-    _ctx: &mut RequestContext,
-    _req: &http::request::Parts,
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    req: &http::request::Parts,
+    resource_path: &str,
 ) -> Result<Authorized, GatewayError> {
-    Ok(Authorized { _private: () })
+    let Some(route) = ctx.matched.clone() else {
+        return Err(GatewayError::Internal {
+            detail: "authorize without a route".into(),
+        });
+    };
+    let api = &route.authz;
+    // Nothing to evaluate: no resource policy and (until authenticators exist) no
+    // identity policies. Authentication type none: the route is public.
+    let Some(rp) = &api.resource_policy else {
+        return Ok(Authorized { _private: () });
+    };
+    let stage = ctx.stage.as_deref().unwrap_or("$default");
+    let arn = api
+        .arn
+        .method_arn(stage, req.method.as_str(), resource_path);
+    let caller = match &ctx.principal {
+        Some(p) => Caller::aws(p),
+        None => Caller::anonymous(),
+    };
+    let context = request_context(cfg, ctx, req, &route, &caller);
+    let request = Request::new(INVOKE, &arn, &caller, &context);
+    let auth = AuthType::None;
+    let decision = rampart_iam::authorize(auth, &api.arn.account, None, Some(rp), &request);
+    match decision {
+        Decision::Allow => Ok(Authorized { _private: () }),
+        Decision::ExplicitDeny | Decision::ImplicitDeny => {
+            tracing::info!(
+                request_id = %ctx.request_id,
+                resource = %arn,
+                caller = %caller.arn,
+                decision = ?decision,
+                "request denied by policy"
+            );
+            Err(GatewayError::AccessDenied {
+                message: rampart_iam::denial_message(auth, decision, &caller, &arn),
+            })
+        }
+    }
+}
+
+/// The condition keys of one request.
+fn request_context(
+    cfg: &Compiled,
+    ctx: &RequestContext,
+    req: &http::request::Parts,
+    route: &Arc<crate::route::Route>,
+    caller: &Caller,
+) -> Context {
+    let mut c = Context::with_capacity(12 + route.tags.len());
+    c.insert("aws:SourceIp", ctx.client_ip.to_string());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    c.insert("aws:EpochTime", now.as_secs().to_string());
+    c.insert(
+        "aws:CurrentTime",
+        crate::record::access_log::rfc3339(now.as_secs(), None),
+    );
+    c.insert(
+        "aws:SecureTransport",
+        if ctx.conn.tls.is_some() {
+            "true"
+        } else {
+            "false"
+        },
+    );
+    for (key, header) in [
+        ("aws:UserAgent", http::header::USER_AGENT),
+        ("aws:Referer", http::header::REFERER),
+    ] {
+        if let Some(v) = req.headers.get(header).and_then(|v| v.to_str().ok()) {
+            c.insert(key, v);
+        }
+    }
+    for (k, v) in &route.tags {
+        c.insert(&format!("aws:ResourceTag/{k}"), v.as_str());
+    }
+    c.insert("rampart:Listener", ctx.conn.listener_name.as_ref());
+    if let Some(l) = cfg.listeners.get(ctx.conn.listener) {
+        if l.private {
+            c.insert("aws:SourceVpce", l.vpce_id.as_deref().unwrap_or(&l.name));
+        }
+    }
+    if let Some(cert) = ctx.client_cert() {
+        c.insert(
+            "rampart:ClientCertFingerprint",
+            cert.fingerprint_sha256.as_str(),
+        );
+        c.insert("rampart:ClientCertSubject", cert.subject.as_str());
+    }
+    if !matches!(caller.kind, rampart_iam::CallerKind::Anonymous) {
+        c.insert("aws:PrincipalArn", caller.arn.as_str());
+        c.insert("aws:userid", caller.arn.as_str());
+        if let Some(a) = &caller.account {
+            c.insert("aws:PrincipalAccount", a.as_str());
+        }
+        if let Some(name) = caller.arn.split(":user/").nth(1) {
+            c.insert("aws:username", name.rsplit('/').next().unwrap_or(name));
+        }
+    }
+    c
 }

@@ -166,7 +166,8 @@ async fn routed(
     // 3–7.
     waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
     authn::authenticate(ctx, &parts).map_err(|e| (Stage::Authenticate, e))?;
-    let proof = authz::authorize(ctx, &parts).map_err(|e| (Stage::Authorize, e))?;
+    let proof =
+        authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
     throttle::admit(ctx).map_err(|e| (Stage::Throttle, e))?;
     validate::check(ctx, &parts).map_err(|e| (Stage::Validate, e))?;
     // 8. Integrate.

@@ -116,12 +116,24 @@ pub enum Cause {
 pub enum GatewayError {
     InvalidPath(rampart_normalize::Rejection),
     NotFound,
-    MethodNotAllowed { allow: String },
-    HeadersTooLarge { bytes: usize },
+    MethodNotAllowed {
+        allow: String,
+    },
+    HeadersTooLarge {
+        bytes: usize,
+    },
     BodyTooLarge,
-    UpstreamFailure { detail: String },
+    UpstreamFailure {
+        detail: String,
+    },
     UpstreamTimeout,
-    Internal { detail: String },
+    /// Denied by policy: API Gateway's message (never the statement that decided).
+    AccessDenied {
+        message: String,
+    },
+    Internal {
+        detail: String,
+    },
 }
 
 impl GatewayError {
@@ -134,6 +146,7 @@ impl GatewayError {
             Self::BodyTooLarge => ResponseType::RequestTooLarge,
             Self::UpstreamFailure { .. } => ResponseType::IntegrationFailure,
             Self::UpstreamTimeout => ResponseType::IntegrationTimeout,
+            Self::AccessDenied { .. } => ResponseType::AccessDenied,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
         }
     }
@@ -160,6 +173,7 @@ impl fmt::Display for GatewayError {
             Self::BodyTooLarge => f.write_str("request body too large"),
             Self::UpstreamFailure { detail } => write!(f, "upstream failure: {detail}"),
             Self::UpstreamTimeout => f.write_str("upstream timed out"),
+            Self::AccessDenied { message } => write!(f, "access denied: {message}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }
@@ -173,10 +187,17 @@ pub struct GatewayResponse {
     /// The body with the request id left out, pre-rendered up to it.
     body_prefix: String,
     pub headers: HeaderMap,
+    /// The operator set the message: it replaces error-specific messages too.
+    configured_message: bool,
 }
 
 impl GatewayResponse {
-    fn new(status: StatusCode, message: String, headers: HeaderMap) -> Self {
+    fn new(
+        status: StatusCode,
+        message: String,
+        headers: HeaderMap,
+        configured_message: bool,
+    ) -> Self {
         let mut body_prefix = String::from("{\"message\":");
         body_prefix.push_str(&serde_json::Value::String(message.clone()).to_string());
         body_prefix.push_str(",\"requestId\":");
@@ -185,6 +206,7 @@ impl GatewayResponse {
             message,
             body_prefix,
             headers,
+            configured_message,
         }
     }
 }
@@ -221,17 +243,21 @@ impl GatewayResponses {
             } else {
                 overrides.get(&ResponseType::Default4xx)
             };
-            let message = own
+            let configured = own
                 .and_then(|o| o.message.clone())
-                .or_else(|| class.and_then(|c| c.message.clone()))
-                .unwrap_or_else(|| t.default_message().to_string());
+                .or_else(|| class.and_then(|c| c.message.clone()));
+            let configured_message = configured.is_some();
+            let message = configured.unwrap_or_else(|| t.default_message().to_string());
             let mut headers = class.map(|c| c.headers.clone()).unwrap_or_default();
             if let Some(o) = own {
                 for (k, v) in &o.headers {
                     headers.insert(k.clone(), v.clone());
                 }
             }
-            by_type.insert(t, GatewayResponse::new(status, message, headers));
+            by_type.insert(
+                t,
+                GatewayResponse::new(status, message, headers, configured_message),
+            );
         }
         Self { by_type }
     }
@@ -242,7 +268,15 @@ impl GatewayResponses {
         let mut resp = match self.by_type.get(&t) {
             Some(g) => {
                 let mut body = String::with_capacity(g.body_prefix.len() + request_id.len() + 4);
-                body.push_str(&g.body_prefix);
+                match err {
+                    // An error-specific message (API Gateway's `$context.error.message`).
+                    GatewayError::AccessDenied { message } if !g.configured_message => {
+                        body.push_str("{\"message\":");
+                        body.push_str(&serde_json::Value::String(message.clone()).to_string());
+                        body.push_str(",\"requestId\":");
+                    }
+                    _ => body.push_str(&g.body_prefix),
+                }
                 body.push_str(&serde_json::Value::String(request_id.to_string()).to_string());
                 body.push('}');
                 let mut resp = Response::new(full(Bytes::from(body)));

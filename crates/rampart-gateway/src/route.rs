@@ -29,6 +29,10 @@ pub struct Route {
     pub integration: Integration,
     /// This route's metric handles.
     pub metrics: crate::record::metrics::RouteMetrics,
+    /// The API's authorization settings (shared by its routes).
+    pub authz: Arc<crate::authz::ApiPolicy>,
+    /// `aws:ResourceTag/<key>` values.
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,6 +373,16 @@ mod tests {
             template: t.into(),
             integration: Integration::test_mock(),
             metrics: Default::default(),
+            authz: Arc::new(crate::authz::ApiPolicy {
+                arn: rampart_iam::ApiArn {
+                    partition: "aws".into(),
+                    region: "us-east-1".into(),
+                    account: "000000000000".into(),
+                    api_id: api.into(),
+                },
+                resource_policy: None,
+            }),
+            tags: Vec::new(),
         })
     }
 

@@ -49,6 +49,130 @@ impl Errors {
     }
 }
 
+/// Partition, region and account of the `execute-api` ARNs.
+struct Aws {
+    partition: String,
+    region: String,
+    account: String,
+}
+
+fn compile_aws(e: &mut Errors, a: &RawAws) -> Aws {
+    let word = |e: &mut Errors, path: &str, v: &Option<String>, dflt: &str| match v {
+        Some(s)
+            if s.is_empty()
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            e.push(
+                path,
+                format!("`{s}` is not valid here (letters, digits, `-`)"),
+            );
+            dflt.to_string()
+        }
+        Some(s) => s.clone(),
+        None => dflt.to_string(),
+    };
+    let account = match &a.account_id {
+        Some(id) if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) => {
+            e.push(
+                "server.aws.account_id",
+                format!("`{id}` is not a 12-digit account id"),
+            );
+            "000000000000".to_string()
+        }
+        Some(id) => id.clone(),
+        None => "000000000000".to_string(),
+    };
+    Aws {
+        partition: word(e, "server.aws.partition", &a.partition, "aws"),
+        region: word(e, "server.aws.region", &a.region, "us-east-1"),
+        account,
+    }
+}
+
+/// An API's ARN and resource policy (inline or from a file), parsed and validated once.
+fn compile_api_policy(
+    e: &mut Errors,
+    ap: &str,
+    api: &RawApi,
+    aws: &Aws,
+    base: &Path,
+) -> crate::authz::ApiPolicy {
+    let api_id = api.api_id.clone().unwrap_or_else(|| api.name.clone());
+    if api_id.is_empty() || api_id.contains(['/', ':', '*', '?', ' ']) {
+        e.push(
+            format!("{ap}.api_id"),
+            format!("`{api_id}` cannot be an API id in an ARN (no `/`, `:`, wildcards or spaces)"),
+        );
+    }
+    let arn = rampart_iam::ApiArn {
+        partition: aws.partition.clone(),
+        region: aws.region.clone(),
+        account: aws.account.clone(),
+        api_id,
+    };
+    let (doc, path) = match (&api.resource_policy, &api.resource_policy_file) {
+        (Some(_), Some(_)) => {
+            e.push(
+                ap.to_string(),
+                "set either `resource_policy` or `resource_policy_file`, not both",
+            );
+            (None, String::new())
+        }
+        (Some(v), None) => (Some(v.clone()), format!("{ap}.resource_policy")),
+        (None, Some(f)) => {
+            let file = resolve(base, f);
+            let p = format!("{ap}.resource_policy_file");
+            match std::fs::read_to_string(&file) {
+                Ok(text) => match rampart_iam::parse_json(&text) {
+                    Ok(v) => (Some(v), p),
+                    Err(m) => {
+                        e.push(p, format!("{}: not valid JSON: {m}", file.display()));
+                        (None, String::new())
+                    }
+                },
+                Err(err) => {
+                    e.push(p, format!("cannot read {}: {err}", file.display()));
+                    (None, String::new())
+                }
+            }
+        }
+        (None, None) => (None, String::new()),
+    };
+    let resource_policy = doc.and_then(|v| {
+        let opts = rampart_iam::ParseOptions::resource(Some(arn.clone()));
+        let join = |f: &rampart_iam::Finding| {
+            if f.path.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}.{}", f.path)
+            }
+        };
+        match rampart_iam::parse_value(&path, &v, &opts) {
+            Ok(p) => {
+                for w in &p.warnings {
+                    tracing::warn!(path = %join(w), code = w.code, "resource policy: {}", w.message);
+                }
+                Some(rampart_iam::PolicySet::new(vec![p]))
+            }
+            Err(findings) => {
+                for f in findings
+                    .iter()
+                    .filter(|f| f.severity == rampart_iam::Severity::Error)
+                {
+                    e.push(join(f), format!("{} [{}]", f.message, f.code));
+                }
+                None
+            }
+        }
+    });
+    crate::authz::ApiPolicy {
+        arn,
+        resource_policy,
+    }
+}
+
 /// Parse a duration: `500ms`, `10s`, `2m`, `1h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -230,7 +354,14 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
             bind,
             tls,
             private: l.private,
+            vpce_id: l.vpce_id.clone(),
         });
+        if l.vpce_id.is_some() && !l.private {
+            e.push(
+                format!("{p}.vpce_id"),
+                "only a private listener has a VPC endpoint id",
+            );
+        }
     }
     if listeners.is_empty() && !raw.apis.is_empty() {
         e.push(
@@ -411,6 +542,8 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         .filter_map(|(i, h)| header_name(&mut e, &format!("server.strip_response_headers[{i}]"), h))
         .collect();
 
+    let aws = compile_aws(&mut e, &s.aws);
+
     // APIs and routes.
     let mut router = Router::default();
     let mut api_names = HashSet::new();
@@ -447,6 +580,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 })
                 .collect(),
         };
+        let authz = Arc::new(compile_api_policy(&mut e, &ap, api, &aws, base));
         let mut table = RouteTable::default();
         for (ri, r) in api.routes.iter().enumerate() {
             let rp = format!("{ap}.routes[{ri}]");
@@ -496,6 +630,8 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 template: r.path.clone(),
                 integration,
                 metrics: Default::default(),
+                authz: authz.clone(),
+                tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}

@@ -377,7 +377,7 @@ apis:
             e,
             vec![
                 "t.yaml:14:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
-                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`",
                 "t.yaml:11:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
             ]
         );

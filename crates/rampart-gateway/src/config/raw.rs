@@ -37,6 +37,20 @@ pub struct RawServer {
     /// Response headers removed from every upstream response (e.g. `server`, `x-powered-by`).
     #[serde(default)]
     pub strip_response_headers: Vec<String>,
+    /// The partition, region and account that `execute-api` ARNs are built with.
+    #[serde(default)]
+    pub aws: RawAws,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    /// Default `aws`.
+    pub partition: Option<String>,
+    /// Default `us-east-1`.
+    pub region: Option<String>,
+    /// Twelve digits; default `000000000000`.
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +64,8 @@ pub struct RawListener {
     /// A private listener serves internal APIs and must bind a loopback or private address.
     #[serde(default)]
     pub private: bool,
+    /// The `aws:SourceVpce` value of requests on a private listener (default: its name).
+    pub vpce_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +159,12 @@ pub struct RawApi {
     pub listeners: Option<Vec<String>>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    /// The API id in `execute-api` ARNs (default: the API's name).
+    pub api_id: Option<String>,
+    /// An IAM resource policy (the JSON document, inline), or
+    pub resource_policy: Option<serde_json::Value>,
+    /// a file holding it.
+    pub resource_policy_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +175,9 @@ pub struct RawRoute {
     /// A path template: `/pets/{id}`, `/files/{proxy+}`.
     pub path: String,
     pub integration: RawIntegration,
+    /// Tags, visible to policies as `aws:ResourceTag/<key>`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

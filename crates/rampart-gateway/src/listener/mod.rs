@@ -36,6 +36,8 @@ pub struct ListenerSpec {
     pub bind: SocketAddr,
     pub tls: Option<TlsSpec>,
     pub private: bool,
+    /// `aws:SourceVpce` of requests on a private listener (default: its name).
+    pub vpce_id: Option<String>,
 }
 
 /// Limits of the listener stage, each with a default.

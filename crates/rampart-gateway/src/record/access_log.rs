@@ -197,8 +197,12 @@ pub fn now_rfc3339() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let ms = now.subsec_millis();
+    rfc3339(now.as_secs(), Some(now.subsec_millis()))
+}
+
+/// RFC 3339 UTC time (`2024-01-31T12:00:00Z`, or with `.mmm` milliseconds).
+pub fn rfc3339(secs: u64, millis: Option<u32>) -> String {
+    let secs = secs as i64;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil from days (Howard Hinnant's algorithm).
@@ -212,12 +216,11 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let (h, mi, sec) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    match millis {
+        Some(ms) => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{sec:02}.{ms:03}Z"),
+        None => format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{sec:02}Z"),
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +233,12 @@ mod tests {
         assert_eq!(t.len(), 24);
         assert!(t.starts_with("20"));
         assert!(t.ends_with('Z'));
+        assert_eq!(rfc3339(0, None), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(1_582_934_400 + 3661, Some(7)),
+            "2020-02-29T01:01:01.007Z"
+        );
+        assert_eq!(rfc3339(951_782_400, None), "2000-02-29T00:00:00Z");
     }
 
     #[test]
