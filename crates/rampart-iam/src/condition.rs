@@ -12,7 +12,8 @@
 //!   least one request value (false when there is none); `ForAllValues:` when it holds for
 //!   every request value (true when there is none). For a negated operator, "holds for a
 //!   value" means that value matches none of the policy values.
-//! - a policy value whose variable cannot be resolved matches nothing.
+//! - a policy value whose variable cannot be resolved matches nothing, and a negated
+//!   operator with such a value does not hold (IAM: the statement does not apply).
 
 use std::net::IpAddr;
 
@@ -284,6 +285,12 @@ impl Condition {
         };
         let list = v.as_slice();
         let neg = self.op.negated;
+        // A policy value that cannot be resolved matches nothing; for a negated operator
+        // that must not turn into "matches none, so the condition holds": IAM treats the
+        // statement as not applying.
+        if neg && self.has_unresolved(ctx) {
+            return false;
+        }
         match self.op.set {
             SetQualifier::None => {
                 let any = list.iter().any(|r| self.matches(r, ctx));
@@ -291,6 +298,17 @@ impl Condition {
             }
             SetQualifier::ForAnyValue => list.iter().any(|r| self.matches(r, ctx) != neg),
             SetQualifier::ForAllValues => list.iter().all(|r| self.matches(r, ctx) != neg),
+        }
+    }
+
+    /// Is there a policy value whose variable this request cannot resolve?
+    fn has_unresolved(&self, ctx: &Context) -> bool {
+        let unresolved = |t: &Template| t.has_vars() && t.resolve(ctx).is_none();
+        match &self.values {
+            Values::Str(ts) => ts.iter().any(unresolved),
+            Values::Like(ps) => ps.iter().any(|(t, _)| unresolved(t)),
+            Values::Arn(ps) => ps.iter().any(|(t, _)| unresolved(t)),
+            _ => false,
         }
     }
 
@@ -340,13 +358,9 @@ impl Condition {
                 };
                 bs.iter().any(|b| b.as_slice() == bytes)
             }
-            Values::Ip(nets) => match r.trim().parse::<IpAddr>() {
-                Ok(ip) => {
-                    let ip = canonical_ip(ip);
-                    nets.iter().any(|n| n.contains(&ip))
-                }
-                Err(_) => false,
-            },
+            Values::Ip(nets) => {
+                crate::context::parse_ip(r).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+            }
             Values::Null(_) => false,
         }
     }
@@ -483,6 +497,10 @@ pub fn parse_date(s: &str) -> Option<i64> {
                 _ => return None,
             };
             let t = &tz[1..];
+            // Byte slicing below: a multi-byte character must not reach it.
+            if !t.is_ascii() {
+                return None;
+            }
             let (oh, om) = match t.len() {
                 5 if t.as_bytes()[2] == b':' => {
                     (t[..2].parse::<i64>().ok()?, t[3..].parse::<i64>().ok()?)

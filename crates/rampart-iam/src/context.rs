@@ -2,6 +2,8 @@
 //! as in IAM. Values are strings (each operator reads them as it needs: number, date,
 //! IP address, ...); a key can have several values (`aws:TagKeys`, JWT `groups`).
 
+use std::net::IpAddr;
+
 /// The value(s) of one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -29,7 +31,27 @@ impl Value {
 /// Keys (lower-cased) and values. Few keys per request: a vector beats a hash map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, Value)>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    key: String,
+    value: Value,
+    /// The values read as IP addresses, once (IP conditions are common and run often).
+    ips: Box<[Option<IpAddr>]>,
+}
+
+/// An IPv4-mapped IPv6 address counts as the IPv4 address.
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    let b = s.as_bytes().first()?;
+    if !(b.is_ascii_hexdigit() || *b == b':' || b.is_ascii_whitespace()) {
+        return None;
+    }
+    match s.trim().parse::<IpAddr>().ok()? {
+        IpAddr::V6(v6) => Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)),
+        v4 => Some(v4),
+    }
 }
 
 impl Context {
@@ -62,9 +84,11 @@ impl Context {
 
     pub fn set(&mut self, key: &str, value: Value) {
         let key = key.to_ascii_lowercase();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(e) => e.1 = value,
-            None => self.entries.push((key, value)),
+        let ips = value.as_slice().iter().map(|v| parse_ip(v)).collect();
+        let entry = Entry { key, value, ips };
+        match self.entries.iter_mut().find(|e| e.key == entry.key) {
+            Some(e) => *e = entry,
+            None => self.entries.push(entry),
         }
     }
 
@@ -72,12 +96,20 @@ impl Context {
     pub fn get(&self, key_lower: &str) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|(k, _)| k == key_lower)
-            .map(|(_, v)| v)
+            .find(|e| e.key == key_lower)
+            .map(|e| &e.value)
+    }
+
+    /// The values of a lower-cased key read as IP addresses (None: not an address).
+    pub fn get_ips(&self, key_lower: &str) -> Option<&[Option<IpAddr>]> {
+        self.entries
+            .iter()
+            .find(|e| e.key == key_lower)
+            .map(|e| &*e.ips)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
     pub fn len(&self) -> usize {

@@ -130,14 +130,40 @@ impl std::fmt::Display for Mismatch {
 
 /// Does a statement apply? `Err` says which element failed first.
 pub fn check(st: &Statement, req: &Request) -> Result<(), Mismatch> {
+    check_fast(st, req).map_err(|m| match m {
+        Failed::Principal => Mismatch::Principal,
+        Failed::Action => Mismatch::Action,
+        Failed::Resource => Mismatch::Resource,
+        Failed::Condition(i) => {
+            let c = &st.conditions[i];
+            Mismatch::Condition {
+                operator: c.operator_name.clone(),
+                key: c.key_name.clone(),
+            }
+        }
+    })
+}
+
+/// [`Mismatch`] without allocation, for the evaluation path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failed {
+    Principal,
+    Action,
+    Resource,
+    Condition(usize),
+}
+
+fn check_fast(st: &Statement, req: &Request) -> Result<(), Failed> {
     if let Some(p) = &st.principal {
         let hit = |pats: &[PrincipalPattern]| pats.iter().any(|p| principal_matches(p, req.caller));
         let ok = match p {
             PrincipalMatch::Principal(pats) => hit(pats),
-            PrincipalMatch::NotPrincipal(pats) => !hit(pats),
+            PrincipalMatch::NotPrincipal(pats) => {
+                !pats.iter().any(|p| not_principal_names(p, req.caller))
+            }
         };
         if !ok {
-            return Err(Mismatch::Principal);
+            return Err(Failed::Principal);
         }
     }
     let ok = match &st.action {
@@ -145,7 +171,7 @@ pub fn check(st: &Statement, req: &Request) -> Result<(), Mismatch> {
         ActionMatch::NotAction(gs) => !gs.iter().any(|g| g.is_match(req.action())),
     };
     if !ok {
-        return Err(Mismatch::Action);
+        return Err(Failed::Action);
     }
     let hit = |pats: &[ResourcePattern]| {
         pats.iter().any(|p| match p {
@@ -157,17 +183,22 @@ pub fn check(st: &Statement, req: &Request) -> Result<(), Mismatch> {
     };
     let ok = match &st.resource {
         ResourceMatch::Resource(pats) => hit(pats),
-        ResourceMatch::NotResource(pats) => !hit(pats),
+        // A pattern whose variable cannot be resolved must not make "every other
+        // resource" match: IAM treats the statement as not applying.
+        ResourceMatch::NotResource(pats) => {
+            !hit(pats)
+                && pats.iter().all(|p| match p {
+                    ResourcePattern::Plain(_) => true,
+                    ResourcePattern::Template(t) => t.resolve_segs(req.context).is_some(),
+                })
+        }
     };
     if !ok {
-        return Err(Mismatch::Resource);
+        return Err(Failed::Resource);
     }
-    for c in &st.conditions {
+    for (i, c) in st.conditions.iter().enumerate() {
         if !c.holds(req.context) {
-            return Err(Mismatch::Condition {
-                operator: c.operator_name.clone(),
-                key: c.key_name.clone(),
-            });
+            return Err(Failed::Condition(i));
         }
     }
     Ok(())
@@ -186,6 +217,25 @@ fn principal_matches(p: &PrincipalPattern, c: &Caller) -> bool {
         PrincipalPattern::Federated(p) => matches!(&c.kind, CallerKind::Federated(x) if x == p),
         PrincipalPattern::Service(s) => matches!(c.kind, CallerKind::Service) && c.arn == *s,
         PrincipalPattern::Unsupported(_) => false,
+    }
+}
+
+/// Is the caller one of those a `NotPrincipal` entry names? As in `Principal`, except that
+/// an account names the account itself (its root), not every principal in it: with
+/// `[user ARN, account ARN]` (as IAM recommends) every other user of that account is still
+/// denied; and a role ARN names the role, not its sessions.
+fn not_principal_names(p: &PrincipalPattern, c: &Caller) -> bool {
+    match p {
+        PrincipalPattern::Account(a) => {
+            principal_matches(p, c) && {
+                let parts: Vec<&str> = c.arn.splitn(6, ':').collect();
+                parts.len() == 6 && parts[2] == "iam" && parts[4] == a && parts[5] == "root"
+            }
+        }
+        // Exact: a role ARN does not spare the role's sessions; IAM asks for the
+        // assumed-role session ARN to be listed.
+        PrincipalPattern::Arn(arn) => matches!(c.kind, CallerKind::Aws) && c.arn == *arn,
+        _ => principal_matches(p, c),
     }
 }
 
@@ -290,7 +340,7 @@ impl PolicySet {
             if allow && st.effect == Effect::Allow {
                 return true;
             }
-            if check(st, req).is_ok() {
+            if check_fast(st, req).is_ok() {
                 match st.effect {
                     Effect::Deny => return false,
                     Effect::Allow => allow = true,

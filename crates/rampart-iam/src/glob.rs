@@ -128,20 +128,42 @@ pub fn match_segs(segs: &[Seg], s: &str) -> bool {
         } else if si == s.len() {
             return true;
         }
-        // Mismatch: let the last `*` take one more character.
-        match star {
-            Some((sp, ss)) => match s[ss..].chars().next() {
-                Some(c) => {
-                    let next = ss + c.len_utf8();
-                    star = Some((sp, next));
-                    pi = sp + 1;
-                    si = next;
-                }
+        // Mismatch: let the last `*` take more characters: up to the next place where the
+        // literal after it occurs, or one character.
+        let Some((sp, ss)) = star else {
+            return false;
+        };
+        let Some(c) = s[ss..].chars().next() else {
+            return false;
+        };
+        let from = ss + c.len_utf8();
+        let next = match segs.get(sp + 1) {
+            Some(Seg::Lit(l)) => match find_lit(&s[from..], l) {
+                Some(off) => from + off,
                 None => return false,
             },
-            None => return false,
-        }
+            _ => from,
+        };
+        star = Some((sp, next));
+        pi = sp + 1;
+        si = next;
     }
+}
+
+/// Where `lit` (not empty) first occurs in `hay`. Cheaper than `str::find` for the short
+/// literals of patterns; a match on a UTF-8 leading byte is always at a char boundary.
+fn find_lit(hay: &str, lit: &str) -> Option<usize> {
+    let (h, l) = (hay.as_bytes(), lit.as_bytes());
+    let first = *l.first()?;
+    let mut i = 0;
+    while i + l.len() <= h.len() {
+        let j = i + h[i..].iter().position(|&b| b == first)?;
+        if h[j..].starts_with(l) {
+            return Some(j);
+        }
+        i = j + 1;
+    }
+    None
 }
 
 /// An ARN pattern: matched segment by segment (the six colon-separated parts), so a `*`
@@ -151,13 +173,29 @@ pub fn match_segs(segs: &[Seg], s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArnGlob {
     parts: Vec<Glob>,
+    /// When every part but the last is literal (the usual case): those parts joined with
+    /// their colons, so matching is a prefix comparison and one glob.
+    head: Option<String>,
 }
 
 impl ArnGlob {
     pub fn new(text: &str) -> ArnGlob {
-        ArnGlob {
-            parts: text.splitn(6, ':').map(Glob::new).collect(),
+        ArnGlob::from_parts(text.splitn(6, ':').map(Glob::new).collect())
+    }
+
+    fn from_parts(parts: Vec<Glob>) -> ArnGlob {
+        let n = parts.len();
+        let mut head = Some(String::new());
+        for p in &parts[..n.saturating_sub(1)] {
+            match (p, head.as_mut()) {
+                (Glob::Exact(s), Some(h)) => {
+                    h.push_str(s);
+                    h.push(':');
+                }
+                _ => head = None,
+            }
         }
+        ArnGlob { parts, head }
     }
 
     /// From pattern segments (after variable substitution): split on literal colons.
@@ -184,9 +222,7 @@ impl ArnGlob {
                 }
             }
         }
-        ArnGlob {
-            parts: parts.into_iter().map(Glob::from_segs).collect(),
-        }
+        ArnGlob::from_parts(parts.into_iter().map(Glob::from_segs).collect())
     }
 
     pub fn is_any(&self) -> bool {
@@ -212,6 +248,12 @@ impl ArnGlob {
     }
 
     pub fn is_match(&self, arn: &str) -> bool {
+        if let (Some(head), Some(last)) = (&self.head, self.parts.last()) {
+            return match arn.strip_prefix(head.as_str()) {
+                Some(rest) => last.is_match(rest),
+                None => false,
+            };
+        }
         let n = self.parts.len();
         let mut it = arn.splitn(n, ':');
         for p in &self.parts {
@@ -253,6 +295,11 @@ mod tests {
             ("ab*", "ab", true),
             ("*ab*ab", "abababab", true),
             ("*aab", "aaab", true),
+            ("*a?c", "abxac", false),
+            ("*a?c", "abxabc", true),
+            ("*é?x", "aébéyx", true),
+            ("a*/x", "a/y/x/x", true),
+            ("a*/x", "a/y/x/", false),
         ];
         for (p, s, want) in cases {
             assert_eq!(Glob::new(p).is_match(s), want, "{p:?} vs {s:?}");

@@ -844,11 +844,22 @@ fn conditions(
             continue;
         };
         if op.set == SetQualifier::ForAllValues && effect == Some(Effect::Allow) && !op.negated {
-            cx.warn(
-                &op_path,
-                "forallvalues-with-allow",
-                "ForAllValues is also true when the key is absent or empty: with Allow, add a Null check",
-            );
+            // Unless every key is also guarded by `"Null": {key: "false"}`.
+            let guarded = |key: &str| {
+                ops.iter().any(|(name, b)| {
+                    name == "Null"
+                        && b.get(key).is_some_and(|v| {
+                            v.as_str() == Some("false") || v.as_bool() == Some(false)
+                        })
+                })
+            };
+            if !keys.keys().all(|k| guarded(k)) {
+                cx.warn(
+                    &op_path,
+                    "forallvalues-with-allow",
+                    "ForAllValues is also true when the key is absent or empty: with Allow, add a Null check",
+                );
+            }
         }
         for (key, vals) in keys {
             let kp = format!("{op_path}.{key}");
@@ -860,12 +871,18 @@ fn conditions(
                     format!("`{key}` is not a condition key the gateway supplies"),
                 );
             }
+            // Where each of `raw` sits in the policy's list (a value that is not a scalar
+            // is left out of `raw`, and must not shift the paths of those after it).
+            let mut at: Vec<usize> = Vec::new();
             let raw: Vec<String> = match vals {
                 Value::Array(a) if !a.is_empty() => {
                     let mut r = Vec::new();
                     for (i, x) in a.iter().enumerate() {
                         match scalar(x) {
-                            Some(s) => r.push(s),
+                            Some(s) => {
+                                r.push(s);
+                                at.push(i);
+                            }
                             None => {
                                 cx.error(
                                     &format!("{kp}[{i}]"),
@@ -913,7 +930,7 @@ fn conditions(
                 }
                 Err((i, msg)) => {
                     let vp = if matches!(vals, Value::Array(_)) {
-                        format!("{kp}[{i}]")
+                        format!("{kp}[{}]", at.get(i).copied().unwrap_or(i))
                     } else {
                         kp.clone()
                     };

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use rampart_gateway::server::Gateway;
 use rampart_gateway::{config, demo};
 
+mod policy_cmd;
+
 // The request path allocates small, short-lived buffers on every worker thread;
 // mimalloc's thread-local free lists serve them faster than glibc's malloc.
 #[global_allocator]
@@ -32,11 +34,17 @@ enum Command {
         /// Configuration file (YAML or JSON).
         file: PathBuf,
     },
+    /// Work with AWS IAM policies: simulate authorization decisions, validate documents.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Policy { command } => policy_cmd::run(command),
         Command::Validate { file } => match config::load_file(&file) {
             Ok(_) => {
                 println!("{}: OK", file.display());
