@@ -283,8 +283,18 @@ impl Condition {
                 SetQualifier::None => self.op.negated,
             };
         };
-        let list = v.as_slice();
         let neg = self.op.negated;
+        if let Values::Ip(nets) = &self.values {
+            // The request's values were read as addresses once, when the context was built.
+            let ips = ctx.get_ips(&self.key).unwrap_or_default();
+            let m = |ip: &Option<IpAddr>| ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)));
+            return match self.op.set {
+                SetQualifier::None => ips.iter().any(m) != neg,
+                SetQualifier::ForAnyValue => ips.iter().any(|ip| m(ip) != neg),
+                SetQualifier::ForAllValues => ips.iter().all(|ip| m(ip) != neg),
+            };
+        }
+        let list = v.as_slice();
         // A policy value that cannot be resolved matches nothing; for a negated operator
         // that must not turn into "matches none, so the condition holds": IAM treats the
         // statement as not applying.
