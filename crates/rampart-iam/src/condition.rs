@@ -151,6 +151,8 @@ pub struct Condition {
     pub key_name: String,
     /// Lower-cased.
     pub key: String,
+    /// [`crate::context::key_hash`] of `key`.
+    pub key_hash: u64,
     pub values: Values,
 }
 
@@ -261,13 +263,14 @@ impl Condition {
             op,
             key_name: key_name.to_string(),
             key: key_name.to_ascii_lowercase(),
+            key_hash: crate::context::key_hash(&key_name.to_ascii_lowercase()),
             values,
         })
     }
 
     /// Does the condition hold for this request?
     pub fn holds(&self, ctx: &Context) -> bool {
-        let present = ctx.get(&self.key);
+        let present = ctx.get_hashed(&self.key, self.key_hash);
         if let Values::Null(want_absent) = &self.values {
             // Several values: OR.
             let absent = present.is_none_or(|v| v.as_slice().is_empty());
@@ -286,7 +289,7 @@ impl Condition {
         let neg = self.op.negated;
         if let Values::Ip(nets) = &self.values {
             // The request's values were read as addresses once, when the context was built.
-            let ips = ctx.get_ips(&self.key).unwrap_or_default();
+            let ips = ctx.get_ips(&self.key, self.key_hash).unwrap_or_default();
             let m = |ip: &Option<IpAddr>| ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)));
             return match self.op.set {
                 SetQualifier::None => ips.iter().any(m) != neg,

@@ -37,9 +37,17 @@ pub struct Context {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     key: String,
+    hash: u64,
     value: Value,
     /// The values read as IP addresses, once (IP conditions are common and run often).
     ips: Box<[Option<IpAddr>]>,
+}
+
+/// FNV-1a of a lower-cased key: compared before the key itself.
+pub fn key_hash(key_lower: &str) -> u64 {
+    key_lower.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// An IPv4-mapped IPv6 address counts as the IPv4 address.
@@ -85,7 +93,13 @@ impl Context {
     pub fn set(&mut self, key: &str, value: Value) {
         let key = key.to_ascii_lowercase();
         let ips = value.as_slice().iter().map(|v| parse_ip(v)).collect();
-        let entry = Entry { key, value, ips };
+        let hash = key_hash(&key);
+        let entry = Entry {
+            key,
+            hash,
+            value,
+            ips,
+        };
         match self.entries.iter_mut().find(|e| e.key == entry.key) {
             Some(e) => *e = entry,
             None => self.entries.push(entry),
@@ -100,11 +114,19 @@ impl Context {
             .map(|e| &e.value)
     }
 
-    /// The values of a lower-cased key read as IP addresses (None: not an address).
-    pub fn get_ips(&self, key_lower: &str) -> Option<&[Option<IpAddr>]> {
+    /// [`Context::get`] with the key's [`key_hash`] computed ahead (conditions do).
+    pub fn get_hashed(&self, key_lower: &str, hash: u64) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|e| e.key == key_lower)
+            .find(|e| e.hash == hash && e.key == key_lower)
+            .map(|e| &e.value)
+    }
+
+    /// The values of a lower-cased key read as IP addresses (None: not an address).
+    pub fn get_ips(&self, key_lower: &str, hash: u64) -> Option<&[Option<IpAddr>]> {
+        self.entries
+            .iter()
+            .find(|e| e.hash == hash && e.key == key_lower)
             .map(|e| &*e.ips)
     }
 

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use crate::context::Context;
-use crate::glob::ArnGlob;
+use crate::glob::{ArnGlob, HeadCache};
 use crate::policy::{
     ActionMatch, Effect, Policy, PrincipalMatch, PrincipalPattern, ResourceMatch, ResourcePattern,
     Statement,
@@ -130,7 +130,7 @@ impl std::fmt::Display for Mismatch {
 
 /// Does a statement apply? `Err` says which element failed first.
 pub fn check(st: &Statement, req: &Request) -> Result<(), Mismatch> {
-    check_fast(st, req).map_err(|m| match m {
+    check_fast(st, req, &mut HeadCache::default()).map_err(|m| match m {
         Failed::Principal => Mismatch::Principal,
         Failed::Action => Mismatch::Action,
         Failed::Resource => Mismatch::Resource,
@@ -153,7 +153,7 @@ enum Failed {
     Condition(usize),
 }
 
-fn check_fast(st: &Statement, req: &Request) -> Result<(), Failed> {
+fn check_fast(st: &Statement, req: &Request, heads: &mut HeadCache) -> Result<(), Failed> {
     if let Some(p) = &st.principal {
         let hit = |pats: &[PrincipalPattern]| pats.iter().any(|p| principal_matches(p, req.caller));
         let ok = match p {
@@ -173,9 +173,9 @@ fn check_fast(st: &Statement, req: &Request) -> Result<(), Failed> {
     if !ok {
         return Err(Failed::Action);
     }
-    let hit = |pats: &[ResourcePattern]| {
+    let mut hit = |pats: &[ResourcePattern]| {
         pats.iter().any(|p| match p {
-            ResourcePattern::Plain(g) => g.is_match(req.resource),
+            ResourcePattern::Plain(g) => g.is_match_cached(req.resource, heads),
             ResourcePattern::Template(t) => t
                 .resolve_segs(req.context)
                 .is_some_and(|s| ArnGlob::from_segs(s).is_match(req.resource)),
@@ -280,7 +280,19 @@ pub struct PolicySet {
 const INDEX_MIN: usize = 24;
 
 impl PolicySet {
-    pub fn new(policies: Vec<Policy>) -> Self {
+    pub fn new(mut policies: Vec<Policy>) -> Self {
+        // Equal ARN heads become one shared string, so an evaluation compares each once.
+        let mut pool = std::collections::HashMap::new();
+        for st in policies.iter_mut().flat_map(|p| p.statements.iter_mut()) {
+            let pats = match &mut st.resource {
+                ResourceMatch::Resource(p) | ResourceMatch::NotResource(p) => p,
+            };
+            for p in pats {
+                if let ResourcePattern::Plain(g) = p {
+                    g.intern_head(&mut pool);
+                }
+            }
+        }
         let mut slots = Vec::new();
         let mut index = Trie::default();
         for (pi, p) in policies.iter().enumerate() {
@@ -335,12 +347,13 @@ impl PolicySet {
     /// Decide, without a trace. Stops at the first applicable `Deny`.
     pub fn evaluate(&self, req: &Request) -> Decision {
         let mut allow = false;
+        let mut heads = HeadCache::default();
         let mut visit = |id: u32| -> bool {
             let st = self.statement(self.slots[id as usize]);
             if allow && st.effect == Effect::Allow {
                 return true;
             }
-            if check_fast(st, req).is_ok() {
+            if check_fast(st, req, &mut heads).is_ok() {
                 match st.effect {
                     Effect::Deny => return false,
                     Effect::Allow => allow = true,

@@ -4,6 +4,8 @@
 //! A pattern is a list of segments, so a `*` that came from a policy variable escape
 //! (`${*}`) or from a substituted value is a literal character, never a wildcard.
 
+use std::sync::Arc;
+
 /// One piece of a pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
@@ -150,6 +152,12 @@ pub fn match_segs(segs: &[Seg], s: &str) -> bool {
     }
 }
 
+/// Which interned head was last compared with the ARN under evaluation, and the result.
+#[derive(Debug, Default)]
+pub struct HeadCache {
+    last: Option<(usize, bool)>,
+}
+
 /// Where `lit` (not empty) first occurs in `hay`. Cheaper than `str::find` for the short
 /// literals of patterns; a match on a UTF-8 leading byte is always at a char boundary.
 fn find_lit(hay: &str, lit: &str) -> Option<usize> {
@@ -175,7 +183,7 @@ pub struct ArnGlob {
     parts: Vec<Glob>,
     /// When every part but the last is literal (the usual case): those parts joined with
     /// their colons, so matching is a prefix comparison and one glob.
-    head: Option<String>,
+    head: Option<Arc<str>>,
 }
 
 impl ArnGlob {
@@ -195,7 +203,10 @@ impl ArnGlob {
                 _ => head = None,
             }
         }
-        ArnGlob { parts, head }
+        ArnGlob {
+            parts,
+            head: head.map(Arc::from),
+        }
     }
 
     /// From pattern segments (after variable substitution): split on literal colons.
@@ -225,6 +236,33 @@ impl ArnGlob {
         ArnGlob::from_parts(parts.into_iter().map(Glob::from_segs).collect())
     }
 
+    /// Share equal literal heads between patterns (see [`HeadCache`]).
+    pub fn intern_head(&mut self, pool: &mut std::collections::HashMap<Arc<str>, Arc<str>>) {
+        if let Some(h) = &self.head {
+            let shared = pool.entry(h.clone()).or_insert_with(|| h.clone()).clone();
+            self.head = Some(shared);
+        }
+    }
+
+    /// [`ArnGlob::is_match`], remembering whether `arn` starts with a shared head: the
+    /// statements of a policy set mostly share one (`arn:aws:execute-api:REGION:ACCOUNT:`),
+    /// and one comparison then serves them all. One cache per ARN.
+    pub fn is_match_cached(&self, arn: &str, cache: &mut HeadCache) -> bool {
+        if let (Some(head), Some(last)) = (&self.head, self.parts.last()) {
+            let id = Arc::as_ptr(head) as *const u8 as usize;
+            let starts = match cache.last {
+                Some((k, ok)) if k == id => ok,
+                _ => {
+                    let ok = arn.starts_with(&**head);
+                    cache.last = Some((id, ok));
+                    ok
+                }
+            };
+            return starts && last.is_match(&arn[head.len()..]);
+        }
+        self.is_match(arn)
+    }
+
     pub fn is_any(&self) -> bool {
         matches!(self.parts.as_slice(), [Glob::Any])
     }
@@ -249,7 +287,7 @@ impl ArnGlob {
 
     pub fn is_match(&self, arn: &str) -> bool {
         if let (Some(head), Some(last)) = (&self.head, self.parts.last()) {
-            return match arn.strip_prefix(head.as_str()) {
+            return match arn.strip_prefix(&**head) {
                 Some(rest) => last.is_match(rest),
                 None => false,
             };
