@@ -143,6 +143,9 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
                 "  curl -i http://{a}/prod/admin/../hello      # canonical path: /prod/hello"
             );
             eprintln!("  curl -i http://{a}/prod/echo/a%2fb          # 400: encoded slash");
+            eprintln!(
+                "  curl -i -X DELETE http://{a}/prod/echo/pets/1 # 403: the resource policy denies it"
+            );
         }
         if let Some(a) = https {
             eprintln!("  curl -i -k https://{a}/dev/echo/anything    # self-signed certificate");

@@ -872,6 +872,19 @@ fn serve_without_config_runs_the_demo_and_stops_on_sigterm() {
     assert_eq!(v["headers"]["content-type"], "application/json", "{v}");
     assert_eq!(v["headers"]["x-forwarded-for"], "127.0.0.1", "{v}");
 
+    // The demo API's resource policy: DELETE on prod is explicitly denied, on dev allowed.
+    let r = http(http_addr, "DELETE", "/prod/echo/pets/1", &[], b"");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(
+        r.json()["message"],
+        "User: anonymous is not authorized to perform: execute-api:Invoke on resource: \
+         arn:aws:execute-api:us-east-1:000000000000:demo/prod/DELETE/echo/pets/1 with an explicit deny"
+    );
+    assert_eq!(
+        http(http_addr, "DELETE", "/dev/echo/pets/1", &[], b"").status,
+        200
+    );
+
     // HTTPS with the demo's self-signed certificate as the only trusted root.
     let cert = tmp
         .path()
