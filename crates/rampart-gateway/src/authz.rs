@@ -56,11 +56,16 @@ pub fn authorize(
         });
     };
     let api = &route.authz;
-    // Nothing to evaluate: no resource policy and (until authenticators exist) no
-    // identity policies. Authentication type none: the route is public.
-    let Some(rp) = &api.resource_policy else {
+    let auth = ctx.auth_type;
+    let identity = ctx.identity_policies.clone();
+    // Nothing to decide: no resource policy, no identity policies, no authentication
+    // (the route is public), or a valid JWT / Cognito token and no resource policy.
+    if api.resource_policy.is_none()
+        && identity.is_none()
+        && matches!(auth, AuthType::None | AuthType::Cognito)
+    {
         return Ok(Authorized { _private: () });
-    };
+    }
     let stage = ctx.stage.as_deref().unwrap_or("$default");
     let arn = api
         .arn
@@ -71,8 +76,13 @@ pub fn authorize(
     };
     let context = request_context(cfg, ctx, req, &route, &caller);
     let request = Request::new(INVOKE, &arn, &caller, &context);
-    let auth = AuthType::None;
-    let decision = rampart_iam::authorize(auth, &api.arn.account, None, Some(rp), &request);
+    let decision = rampart_iam::authorize(
+        auth,
+        &api.arn.account,
+        identity.as_deref(),
+        api.resource_policy.as_ref(),
+        &request,
+    );
     match decision {
         Decision::Allow => Ok(Authorized { _private: () }),
         Decision::ExplicitDeny | Decision::ImplicitDeny => {

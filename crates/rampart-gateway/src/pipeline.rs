@@ -86,8 +86,11 @@ pub struct RequestContext {
     pub route: Option<Arc<str>>,
     /// The matched route itself.
     pub matched: Option<Arc<crate::route::Route>>,
-    /// Filled by the authenticate stage.
+    /// Filled by the authenticate stage: the caller's ARN, how it authenticated, and its
+    /// identity policies (an IAM user's or role's, or a Lambda authorizer's returned policy).
     pub principal: Option<String>,
+    pub auth_type: rampart_iam::AuthType,
+    pub identity_policies: Option<Arc<rampart_iam::PolicySet>>,
     pub api_key_id: Option<String>,
     /// Filled by the WAF stage.
     pub labels: Vec<String>,

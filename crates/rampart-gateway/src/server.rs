@@ -535,6 +535,8 @@ impl Handler for Shared {
             route: None,
             matched: None,
             principal: None,
+            auth_type: rampart_iam::AuthType::None,
+            identity_policies: None,
             api_key_id: None,
             labels: Vec::new(),
             waf_action: None,
