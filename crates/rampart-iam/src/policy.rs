@@ -471,34 +471,54 @@ fn statement(cx: &mut Ctx, index: usize, path: &str, s: &Value) -> Option<Statem
     })
 }
 
+/// Which of an element and its `Not` form a statement has: `(name, value, negated)`.
+/// Both is an error; neither is an error when `missing` gives its code and message.
+fn pick<'a>(
+    cx: &mut Ctx,
+    path: &str,
+    obj: &'a serde_json::Map<String, Value>,
+    (name, not_name): (&'static str, &'static str),
+    both_code: &'static str,
+    missing: Option<(&'static str, &'static str)>,
+) -> Option<(&'static str, &'a Value, bool)> {
+    match (obj.get(name), obj.get(not_name)) {
+        (Some(_), Some(_)) => {
+            cx.error(
+                path,
+                both_code,
+                format!("a statement cannot have both {name} and {not_name}"),
+            );
+            None
+        }
+        (Some(v), None) => Some((name, v, false)),
+        (None, Some(v)) => Some((not_name, v, true)),
+        (None, None) => {
+            if let Some((code, message)) = missing {
+                cx.error(path, code, message);
+            }
+            None
+        }
+    }
+}
+
 fn principal(
     cx: &mut Ctx,
     path: &str,
     obj: &serde_json::Map<String, Value>,
     effect: Option<Effect>,
 ) -> Option<PrincipalMatch> {
-    let (name, v, not) = match (obj.get("Principal"), obj.get("NotPrincipal")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                path,
-                "principal-and-not-principal",
-                "a statement cannot have both Principal and NotPrincipal",
-            );
-            return None;
-        }
-        (Some(v), None) => ("Principal", v, false),
-        (None, Some(v)) => ("NotPrincipal", v, true),
-        (None, None) => {
-            if cx.opts.kind == PolicyKind::Resource {
-                cx.error(
-                    path,
-                    "missing-principal",
-                    "a statement of a resource policy needs a Principal or NotPrincipal",
-                );
-            }
-            return None;
-        }
-    };
+    let missing = (cx.opts.kind == PolicyKind::Resource).then_some((
+        "missing-principal",
+        "a statement of a resource policy needs a Principal or NotPrincipal",
+    ));
+    let (name, v, not) = pick(
+        cx,
+        path,
+        obj,
+        ("Principal", "NotPrincipal"),
+        "principal-and-not-principal",
+        missing,
+    )?;
     let p = format!("{path}.{name}");
     if cx.opts.kind == PolicyKind::Identity {
         cx.error(
@@ -602,26 +622,14 @@ fn action(
     obj: &serde_json::Map<String, Value>,
     effect: Option<Effect>,
 ) -> Option<ActionMatch> {
-    let (name, v, not) = match (obj.get("Action"), obj.get("NotAction")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                path,
-                "action-and-not-action",
-                "a statement cannot have both Action and NotAction",
-            );
-            return None;
-        }
-        (Some(v), None) => ("Action", v, false),
-        (None, Some(v)) => ("NotAction", v, true),
-        (None, None) => {
-            cx.error(
-                path,
-                "missing-action",
-                "a statement needs an Action or NotAction",
-            );
-            return None;
-        }
-    };
+    let (name, v, not) = pick(
+        cx,
+        path,
+        obj,
+        ("Action", "NotAction"),
+        "action-and-not-action",
+        Some(("missing-action", "a statement needs an Action or NotAction")),
+    )?;
     let p = format!("{path}.{name}");
     let list = strings(cx, &p, v)?;
     let mut globs = Vec::new();
@@ -683,26 +691,17 @@ fn resource(
     effect: Option<Effect>,
     action: Option<&ActionMatch>,
 ) -> Option<ResourceMatch> {
-    let (name, v, not) = match (obj.get("Resource"), obj.get("NotResource")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                path,
-                "resource-and-not-resource",
-                "a statement cannot have both Resource and NotResource",
-            );
-            return None;
-        }
-        (Some(v), None) => ("Resource", v, false),
-        (None, Some(v)) => ("NotResource", v, true),
-        (None, None) => {
-            cx.error(
-                path,
-                "missing-resource",
-                "a statement needs a Resource or NotResource",
-            );
-            return None;
-        }
-    };
+    let (name, v, not) = pick(
+        cx,
+        path,
+        obj,
+        ("Resource", "NotResource"),
+        "resource-and-not-resource",
+        Some((
+            "missing-resource",
+            "a statement needs a Resource or NotResource",
+        )),
+    )?;
     let p = format!("{path}.{name}");
     let list = strings(cx, &p, v)?;
     let mut pats = Vec::new();
@@ -956,7 +955,8 @@ fn template_keys(c: &Condition) -> Vec<String> {
         .collect()
 }
 
-fn scalar(v: &Value) -> Option<String> {
+/// A condition value as the string IAM compares (numbers and booleans as written).
+pub fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

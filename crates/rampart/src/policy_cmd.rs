@@ -485,13 +485,10 @@ fn simulate(a: &SimulateArgs) -> Result<ExitCode, Usage> {
     }
 
     let auth = a.auth.map(AuthType::from).or_else(|| {
-        a.resource_policy
-            .is_some()
-            .then_some(if !a.policies.is_empty() || a.principal.is_some() {
-                AuthType::Iam
-            } else {
-                AuthType::None
-            })
+        default_auth(
+            a.resource_policy.is_some(),
+            !a.policies.is_empty() || a.principal.is_some(),
+        )
     });
     let combine = match auth {
         Some(auth) => Some((
@@ -709,15 +706,6 @@ fn auth_of(s: &str) -> Option<AuthType> {
     })
 }
 
-fn scalar(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 fn findings_text(name: &str, findings: &[Finding]) -> String {
     findings
         .iter()
@@ -759,10 +747,10 @@ fn run_case(case: &Json) -> Result<(Decision, Option<Decision>), String> {
                 let val = match v {
                     Json::Array(a) => a
                         .iter()
-                        .map(scalar)
+                        .map(rampart_iam::policy::scalar)
                         .collect::<Option<Vec<_>>>()
                         .map(Value::Many),
-                    v => scalar(v).map(Value::One),
+                    v => rampart_iam::policy::scalar(v).map(Value::One),
                 }
                 .ok_or_else(|| format!("context `{k}`: a string or a list of strings"))?;
                 pairs.push((k.clone(), val));
@@ -799,13 +787,10 @@ fn run_case(case: &Json) -> Result<(Decision, Option<Decision>), String> {
         Some(s) => Some(
             auth_of(s).ok_or_else(|| format!("auth `{s}` is not none, iam, lambda or cognito"))?,
         ),
-        None => resource_set
-            .is_some()
-            .then_some(if identity.is_some() || principal.is_some() {
-                AuthType::Iam
-            } else {
-                AuthType::None
-            }),
+        None => default_auth(
+            resource_set.is_some(),
+            identity.is_some() || principal.is_some(),
+        ),
     };
     let combine = match auth {
         Some(auth) => Some((
@@ -881,6 +866,17 @@ fn validate(a: &ValidateArgs) -> Result<ExitCode, Usage> {
         ExitCode::from(EXIT_DENIED)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The authorization type when none is given: with a resource policy, IAM when there are
+/// identity policies or a named principal (so a cross-account caller gets table B), else
+/// none; without a resource policy the identity policies decide alone.
+fn default_auth(resource_policy: bool, identified: bool) -> Option<AuthType> {
+    resource_policy.then_some(if identified {
+        AuthType::Iam
+    } else {
+        AuthType::None
     })
 }
 
