@@ -92,20 +92,47 @@ pub struct BodyTooLarge {
     pub limit: u64,
 }
 
-pin_project_lite::pin_project! {
-    /// A client request body cut off with [`BodyTooLarge`] past `limit` bytes.
-    pub struct LimitedBody {
-        #[pin]
-        inner: Incoming,
-        seen: u64,
-        limit: u64,
-    }
+/// The client's request body: still streaming from the client, or already read whole
+/// (an authenticator that signs the body, such as SigV4, reads it first).
+pub enum RequestBody {
+    Streaming(Incoming),
+    Buffered(Bytes),
+}
+
+/// Read a whole body, refusing more than `limit` bytes.
+pub async fn read_limited(body: Incoming, limit: u64) -> Result<Bytes, BoxError> {
+    use http_body_util::BodyExt;
+    let collected = http_body_util::Limited::new(body, limit as usize)
+        .collect()
+        .await
+        .map_err(|e| -> BoxError {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Box::new(BodyTooLarge { limit })
+            } else {
+                e
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
+/// A client request body cut off with [`BodyTooLarge`] past `limit` bytes.
+pub struct LimitedBody {
+    inner: Option<Incoming>,
+    /// A buffered body, taken by the first poll.
+    buffered: Option<Bytes>,
+    seen: u64,
+    limit: u64,
 }
 
 impl LimitedBody {
-    pub fn new(inner: Incoming, limit: u64) -> Self {
+    pub fn new(body: RequestBody, limit: u64) -> Self {
+        let (inner, buffered) = match body {
+            RequestBody::Streaming(b) => (Some(b), None),
+            RequestBody::Buffered(b) => (None, (!b.is_empty()).then_some(b)),
+        };
         Self {
             inner,
+            buffered,
             seen: 0,
             limit,
         }
@@ -120,13 +147,16 @@ impl Body for LimitedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        match this.inner.poll_frame(cx) {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(this.buffered.take().map(|b| Ok(Frame::data(b))));
+        };
+        match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
-                    *this.seen += d.len() as u64;
-                    if *this.seen > *this.limit {
-                        return Poll::Ready(Some(Err(BodyTooLarge { limit: *this.limit }.into())));
+                    this.seen += d.len() as u64;
+                    if this.seen > this.limit {
+                        return Poll::Ready(Some(Err(BodyTooLarge { limit: this.limit }.into())));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -138,11 +168,17 @@ impl Body for LimitedBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            Some(i) => i.is_end_stream(),
+            None => self.buffered.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            Some(i) => i.size_hint(),
+            None => SizeHint::with_exact(self.buffered.as_ref().map_or(0, |b| b.len() as u64)),
+        }
     }
 }
 

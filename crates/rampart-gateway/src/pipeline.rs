@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use rampart_normalize::CanonicalPath;
 use tokio::time::Instant;
 
-use crate::body::{GatewayBody, LimitedBody};
+use crate::body::{GatewayBody, LimitedBody, RequestBody};
 use crate::config::Compiled;
 use crate::integrate::http::Forwarded;
 use crate::integrate::Integration;
@@ -168,7 +168,9 @@ async fn routed(
     ctx.matched = Some(m.route.clone());
     // 3–7.
     waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
-    authn::authenticate(ctx, &parts).map_err(|e| (Stage::Authenticate, e))?;
+    let body = authn::authenticate(cfg, ctx, &parts, body, m.route)
+        .await
+        .map_err(|e| (Stage::Authenticate, e))?;
     let proof =
         authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
     throttle::admit(ctx).map_err(|e| (Stage::Throttle, e))?;
@@ -182,7 +184,7 @@ async fn integrate(
     cfg: &Compiled,
     ctx: &mut RequestContext,
     parts: http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
     m: &crate::route::Matched<'_>,
 ) -> Result<Response<GatewayBody>, (Stage, GatewayError)> {
     match &m.route.integration {

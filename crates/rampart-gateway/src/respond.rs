@@ -24,6 +24,9 @@ pub enum ResponseType {
     RequestTooLarge,
     RequestHeadersTooLarge,
     AccessDenied,
+    MissingAuthenticationToken,
+    InvalidSignature,
+    ExpiredToken,
     IntegrationFailure,
     IntegrationTimeout,
     ApiConfigurationError,
@@ -32,7 +35,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 12] = [
+    pub const ALL: [ResponseType; 15] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -40,6 +43,9 @@ impl ResponseType {
         Self::RequestTooLarge,
         Self::RequestHeadersTooLarge,
         Self::AccessDenied,
+        Self::MissingAuthenticationToken,
+        Self::InvalidSignature,
+        Self::ExpiredToken,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
         Self::ApiConfigurationError,
@@ -56,6 +62,9 @@ impl ResponseType {
             Self::RequestTooLarge => "REQUEST_TOO_LARGE",
             Self::RequestHeadersTooLarge => "REQUEST_HEADERS_TOO_LARGE",
             Self::AccessDenied => "ACCESS_DENIED",
+            Self::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::ExpiredToken => "EXPIRED_TOKEN",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
@@ -76,7 +85,10 @@ impl ResponseType {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestHeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::AccessDenied
+            | Self::MissingAuthenticationToken
+            | Self::InvalidSignature
+            | Self::ExpiredToken => StatusCode::FORBIDDEN,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,6 +106,9 @@ impl ResponseType {
             Self::RequestTooLarge => "Request Too Large",
             Self::RequestHeadersTooLarge => "Request Header Fields Too Large",
             Self::AccessDenied => "Forbidden",
+            Self::MissingAuthenticationToken => "Missing Authentication Token",
+            Self::InvalidSignature => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            Self::ExpiredToken => "The security token included in the request is expired",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
             Self::ApiConfigurationError => "Internal server error",
@@ -131,6 +146,17 @@ pub enum GatewayError {
     AccessDenied {
         message: String,
     },
+    /// No credentials where a route requires them.
+    MissingAuthenticationToken,
+    /// Credentials that do not verify. `message`: what the client is told (API Gateway's
+    /// text for the case, never the expected signature); `detail`: for the log.
+    InvalidSignature {
+        message: Option<String>,
+        detail: String,
+    },
+    ExpiredToken {
+        detail: String,
+    },
     Internal {
         detail: String,
     },
@@ -147,7 +173,21 @@ impl GatewayError {
             Self::UpstreamFailure { .. } => ResponseType::IntegrationFailure,
             Self::UpstreamTimeout => ResponseType::IntegrationTimeout,
             Self::AccessDenied { .. } => ResponseType::AccessDenied,
+            Self::MissingAuthenticationToken => ResponseType::MissingAuthenticationToken,
+            Self::InvalidSignature { .. } => ResponseType::InvalidSignature,
+            Self::ExpiredToken { .. } => ResponseType::ExpiredToken,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
+        }
+    }
+
+    /// A message for this occurrence that replaces the type's default one.
+    fn specific_message(&self) -> Option<&str> {
+        match self {
+            Self::AccessDenied { message } => Some(message),
+            Self::InvalidSignature {
+                message: Some(m), ..
+            } => Some(m),
+            _ => None,
         }
     }
 
@@ -174,6 +214,9 @@ impl fmt::Display for GatewayError {
             Self::UpstreamFailure { detail } => write!(f, "upstream failure: {detail}"),
             Self::UpstreamTimeout => f.write_str("upstream timed out"),
             Self::AccessDenied { message } => write!(f, "access denied: {message}"),
+            Self::MissingAuthenticationToken => f.write_str("no credentials"),
+            Self::InvalidSignature { detail, .. } => write!(f, "invalid signature: {detail}"),
+            Self::ExpiredToken { detail } => write!(f, "expired: {detail}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }
@@ -268,11 +311,11 @@ impl GatewayResponses {
         let mut resp = match self.by_type.get(&t) {
             Some(g) => {
                 let mut body = String::with_capacity(g.body_prefix.len() + request_id.len() + 4);
-                match err {
+                match err.specific_message() {
                     // An error-specific message (API Gateway's `$context.error.message`).
-                    GatewayError::AccessDenied { message } if !g.configured_message => {
+                    Some(message) if !g.configured_message => {
                         body.push_str("{\"message\":");
-                        body.push_str(&serde_json::Value::String(message.clone()).to_string());
+                        body.push_str(&serde_json::Value::String(message.to_string()).to_string());
                         body.push_str(",\"requestId\":");
                     }
                     _ => body.push_str(&g.body_prefix),

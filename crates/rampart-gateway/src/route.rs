@@ -33,6 +33,8 @@ pub struct Route {
     pub authz: Arc<crate::authz::ApiPolicy>,
     /// `aws:ResourceTag/<key>` values.
     pub tags: Vec<(String, String)>,
+    /// Who may call it.
+    pub auth: crate::authn::RouteAuth,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,6 +385,7 @@ mod tests {
                 resource_policy: None,
             }),
             tags: Vec::new(),
+            auth: crate::authn::RouteAuth::Public,
         })
     }
 

@@ -52,6 +52,7 @@ async fn petstore() -> TestGateway {
         "{}apis:
   - name: petstore
     stages: [prod]
+    public: true
     listeners: [main, internal]
     resource_policy: {policy}
     routes:
@@ -63,6 +64,7 @@ async fn petstore() -> TestGateway {
       - {{method: GET, path: /where, integration: {}}}
   - name: open
     base_path: /open
+    public: true
     routes:
       - {{method: ANY, path: '/{{proxy+}}', integration: {}}}
 ",
@@ -182,6 +184,7 @@ async fn access_denied_message_can_be_overridden_and_denials_are_counted() {
 apis:
   - name: p
     stages: [prod]
+    public: true
     resource_policy:
       Version: '2012-10-17'
       Statement:
@@ -218,6 +221,7 @@ fn bad_policies_are_config_errors_with_paths_and_lines() {
 apis:
   - name: p
     stages: [prod]
+    public: true
     resource_policy:
       Version: '2012-10-17'
       Statement:
@@ -246,7 +250,7 @@ apis:
             .unwrap_or_else(|| panic!("no error at {path}: {shown:#?}"))
     };
     let effect = find("apis[0].resource_policy.Statement[0].Effect");
-    assert_eq!(effect.line, 10, "{shown:#?}");
+    assert_eq!(effect.line, 11, "{shown:#?}");
     let principal = find("apis[0].resource_policy.Statement[1]");
     assert!(principal.message.contains("Principal"), "{shown:#?}");
     let ip = find("apis[0].resource_policy.Statement[1].Condition.IpAddress.aws:SourceIp");
@@ -267,6 +271,7 @@ fn resource_policy_file_and_its_errors() {
 apis:
   - name: p
     stages: [prod]
+    public: true
     resource_policy_file: policy.json
     routes:
       - {method: GET, path: /x, integration: {type: mock}}

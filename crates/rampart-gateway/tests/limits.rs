@@ -29,6 +29,7 @@ async fn gateway(upstream: std::net::SocketAddr) -> TestGateway {
         "{}apis:
   - name: api
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /hello, integration: {{type: mock, body: hi}}}}
       - {{method: ANY, path: '/up/{{proxy+}}', integration: {{type: http, url: 'http://{upstream}/{{proxy}}'}}}}

@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 fn api(routes: &str) -> String {
     format!(
-        "{}apis:\n  - name: api\n    stages: [prod]\n    routes:\n{routes}",
+        "{}apis:\n  - name: api\n    stages: [prod]\n    public: true\n    routes:\n{routes}",
         server_section("")
     )
 }

@@ -53,6 +53,7 @@ async fn access_log_entry_has_every_field() {
         "{}apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: ANY, path: '/items/{{id}}', integration: {{type: http, url: 'http://{up}'}}}}
 ",
@@ -151,6 +152,7 @@ async fn credentials_never_reach_the_access_log() {
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: ANY, path: /echo, integration: {{type: http, url: 'http://{echo}'}}}}
 "
@@ -247,6 +249,7 @@ async fn metrics_count_requests_rejections_and_latency() {
         "{}apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /hello, integration: {}}}
       - {{method: GET, path: /up, integration: {{type: http, url: 'http://{echo}'}}}}
@@ -332,6 +335,7 @@ async fn echo_gateway(extra_server: &str) -> (TestGateway, SocketAddr) {
         "{}apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: ANY, path: /echo, integration: {{type: http, url: 'http://{echo}'}}}}
 ",
@@ -499,6 +503,7 @@ async fn configured_gateway_responses_and_uniform_bodies() {
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /hello, integration: {}}}
       - {{method: POST, path: /hello, integration: {}}}
@@ -563,6 +568,7 @@ async fn upstream_errors_leak_nothing() {
         "{}apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /down, integration: {{type: http, url: 'http://127.0.0.1:{closed}'}}}}
       - {{method: GET, path: /slow, integration: {{type: http, url: 'http://{slow}', timeout: 200ms}}}}
@@ -639,6 +645,7 @@ async fn leaky_gateway(up: SocketAddr, extra_server: &str) -> TestGateway {
         "{}apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /x, integration: {{type: http, url: 'http://{up}'}}}}
 ",

@@ -20,6 +20,7 @@ fn config(version: &str, upstream: std::net::SocketAddr) -> String {
         "{}apis:
   - name: api
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /version, integration: {{type: mock, body: {version}}}}}
       - {{method: GET, path: /slow, integration: {{type: http, url: 'http://{upstream}/slow'}}}}

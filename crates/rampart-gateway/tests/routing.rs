@@ -14,6 +14,7 @@ async fn shop(echo: std::net::SocketAddr, extra_server: &str) -> TestGateway {
         "{}apis:
   - name: shop
     stages: [prod, dev]
+    public: true
     routes:
       - {{method: GET, path: /admin, integration: {}}}
       - {{method: DELETE, path: /admin, integration: {}}}
@@ -25,6 +26,7 @@ async fn shop(echo: std::net::SocketAddr, extra_server: &str) -> TestGateway {
       - {{method: ANY, path: /plain, integration: {{type: http, url: 'http://{echo}/base/'}}}}
   - name: v2
     base_path: /v2/shop
+    public: true
     routes:
       - {{method: GET, path: /, integration: {}}}
       - {{method: GET, path: /items, integration: {}}}
@@ -221,10 +223,12 @@ async fn private_listener_serves_only_internal_apis() {
 apis:
   - name: site
     stages: [prod]
+    public: true
     routes:
       - {{method: GET, path: /hello, integration: {}}}
   - name: ops
     stages: [internal]
+    public: true
     listeners: [internal]
     routes:
       - {{method: GET, path: /hello, integration: {}}}

@@ -48,6 +48,7 @@ fn tls_yaml(client_auth: Option<(&str, &str)>) -> String {
 apis:
   - name: demo
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /hello
@@ -701,6 +702,7 @@ async fn upstream_https_with_client_certificate() {
         "{}apis:
   - name: demo
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /with-cert

@@ -374,6 +374,7 @@ fn hello_config(body: &str) -> String {
 apis:
   - name: site
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /hello
@@ -407,6 +408,7 @@ server:
 apis:
   - name: shop
     stages: [prod, dev]
+    public: true
     routes:
       - method: GET
         path: /items/{id}
@@ -433,6 +435,7 @@ const VALID_JSON: &str = r#"{
     {
       "name": "shop",
       "stages": ["prod", "dev"],
+      "public": true,
       "routes": [
         {
           "method": "GET",
@@ -472,6 +475,7 @@ server:
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /items
@@ -488,11 +492,11 @@ fn validate_reports_every_unknown_field() {
     let (l1, c1) = locate(UNKNOWN_FIELDS, "max_body_byte:");
     let (l2, c2) = locate(UNKNOWN_FIELDS, "timeout:");
     // The fixture, counted by hand: the keys' own positions.
-    assert_eq!((l1, c1, l2, c2), (6, 5, 13, 9));
+    assert_eq!((l1, c1, l2, c2), (6, 5, 14, 9));
     assert_errors(
         &out,
         &[
-            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`"),
+            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`"),
             format!("{f}:{l1}:{c1}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
@@ -510,6 +514,7 @@ server:
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /items
@@ -529,7 +534,7 @@ fn validate_reports_a_misspelt_required_key_and_later_unknown_fields() {
     assert_errors(
         &out,
         &[
-            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`"),
+            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`"),
             format!("{f}:{l3}:{c3}: apis[0].routes[0]: missing field `integration`"),
             format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
@@ -548,6 +553,7 @@ server:
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /items
@@ -585,6 +591,7 @@ server:
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /items
@@ -603,7 +610,7 @@ fn validate_reports_every_semantic_error() {
     let (lb, cb) = locate(SEMANTIC, "bind: 0.0.0.0");
     let (lm, cm) = locate(SEMANTIC, "method: FETCH");
     let (lu, cu) = locate(SEMANTIC, "url: 'not");
-    assert_eq!((lu, cu), (19, 11));
+    assert_eq!((lu, cu), (20, 11));
     assert_errors(
         &out,
         &[
@@ -622,6 +629,7 @@ server:
 apis:
   - name: shop
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /items
@@ -710,7 +718,7 @@ fn validate_reports_json_errors_at_their_line_and_column() {
   "server": {
     "listeners": [{"name": "main", "bind": "127.0.0.1:0"}]
   },
-  "apis": [{"name": "a", "stages": ["prod"],
+  "apis": [{"name": "a", "stages": ["prod"], "public": true,
     "routes": [{"method": "GET", "path": "/x", "integration": {"type": "http", "url": "ftp://x"}}]}],
   "extra": true
 }
@@ -721,7 +729,7 @@ fn validate_reports_json_errors_at_their_line_and_column() {
     assert_errors(
         &out,
         &[format!(
-            "{f}:{l}:{c}: extra: unknown field `extra`, expected `server` or `apis`"
+            "{f}:{l}:{c}: extra: unknown field `extra`, expected `server`, `apis` or `identities`"
         )],
     );
 
@@ -774,6 +782,7 @@ fn serve_substitutes_environment_variables() {
 apis:
   - name: site
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /hello

@@ -91,6 +91,248 @@ fn compile_aws(e: &mut Errors, a: &RawAws) -> Aws {
     }
 }
 
+/// Who may call a route: `public: true`, or the authorizers (route, else API default).
+/// Secure by default: a route with neither is an error.
+fn compile_route_auth(
+    e: &mut Errors,
+    rp: &str,
+    api: &RawApi,
+    r: &RawRoute,
+    identities: &crate::authn::identity::IdentityStore,
+) -> Option<crate::authn::RouteAuth> {
+    use crate::authn::{Authorizer, RouteAuth};
+    if r.public == Some(true) && r.authorizers.is_some() {
+        e.push(
+            rp.to_string(),
+            "set either `public: true` or `authorizers`, not both",
+        );
+        return None;
+    }
+    let (public, names, path) = match (r.public, &r.authorizers) {
+        (Some(p), None) => (p, None, format!("{rp}.public")),
+        (_, Some(n)) => (false, Some(n), format!("{rp}.authorizers")),
+        (None, None) => match (api.public, &api.authorizers) {
+            (Some(p), None) => (p, None, rp.to_string()),
+            (_, Some(n)) => (false, Some(n), rp.to_string()),
+            (None, None) => (false, None, rp.to_string()),
+        },
+    };
+    if public {
+        return Some(RouteAuth::Public);
+    }
+    let Some(names) = names.filter(|n| !n.is_empty()) else {
+        e.push(
+            path,
+            "no authorizers: give the route (or its API) `authorizers: [...]`, or declare it `public: true`",
+        );
+        return None;
+    };
+    let mut list = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        match n.as_str() {
+            "aws_iam" => {
+                if identities.is_empty() {
+                    tracing::warn!(route = rp, "aws_iam route, but no identities have access keys: every request will be refused");
+                }
+                list.push(Authorizer::AwsIam)
+            }
+            other => e.push(
+                if r.authorizers.is_some() {
+                    format!("{rp}.authorizers[{i}]")
+                } else {
+                    path.clone()
+                },
+                format!("unknown authorizer `{other}` (known: aws_iam)"),
+            ),
+        }
+    }
+    (list.len() == names.len()).then_some(RouteAuth::Require(list))
+}
+
+/// The identity store: users and roles, their keys (decrypted with the master key), tags
+/// and identity policies.
+fn compile_identities(
+    e: &mut Errors,
+    raw: Option<&RawIdentities>,
+    aws: &Aws,
+    base: &Path,
+) -> Arc<crate::authn::identity::IdentityStore> {
+    use crate::authn::identity::{unique_id, AccessKey, Identity, IdentityStore, Kind, MasterKey};
+    let mut store = IdentityStore::default();
+    let Some(raw) = raw else {
+        return Arc::new(store);
+    };
+    let key_text = match (&raw.master_key, &raw.master_key_file) {
+        (Some(_), Some(_)) => {
+            e.push(
+                "identities",
+                "set either `master_key` or `master_key_file`, not both",
+            );
+            None
+        }
+        (Some(k), None) => Some((k.clone(), "identities.master_key")),
+        (None, Some(f)) => match std::fs::read_to_string(resolve(base, f)) {
+            Ok(t) => Some((t, "identities.master_key_file")),
+            Err(err) => {
+                e.push(
+                    "identities.master_key_file",
+                    format!("cannot read {f}: {err}"),
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    let master = key_text.and_then(|(t, p)| match MasterKey::from_base64(&t) {
+        Ok(k) => Some(k),
+        Err(m) => {
+            e.push(p, m);
+            None
+        }
+    });
+    let mut names = HashSet::new();
+    for (kind, list, section) in [
+        (Kind::User, &raw.users, "users"),
+        (Kind::Role, &raw.roles, "roles"),
+    ] {
+        for (i, u) in list.iter().enumerate() {
+            let p = format!("identities.{section}[{i}]");
+            if u.name.is_empty()
+                || !u
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+            {
+                e.push(
+                    format!("{p}.name"),
+                    format!("`{}` is not a valid IAM name", u.name),
+                );
+            }
+            let account = match &u.account_id {
+                Some(a) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => a.clone(),
+                Some(a) => {
+                    e.push(
+                        format!("{p}.account_id"),
+                        format!("`{a}` is not a 12-digit account id"),
+                    );
+                    aws.account.clone()
+                }
+                None => aws.account.clone(),
+            };
+            let path = u.path.clone().unwrap_or_else(|| "/".into());
+            if !path.starts_with('/') || !path.ends_with('/') {
+                e.push(format!("{p}.path"), "an IAM path starts and ends with `/`");
+            }
+            let kind_name = if kind == Kind::User { "user" } else { "role" };
+            let arn = format!(
+                "arn:{}:iam::{account}:{kind_name}{path}{}",
+                aws.partition, u.name
+            );
+            if !names.insert(arn.clone()) {
+                e.push(
+                    format!("{p}.name"),
+                    format!("duplicate {kind_name} `{}`", u.name),
+                );
+            }
+            let mut policies = Vec::new();
+            let mut docs: Vec<(String, serde_json::Value)> = u
+                .policies
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (format!("{p}.policies[{j}]"), v.clone()))
+                .collect();
+            for (j, f) in u.policy_files.iter().enumerate() {
+                let fp = format!("{p}.policy_files[{j}]");
+                let file = resolve(base, f);
+                match std::fs::read_to_string(&file)
+                    .map_err(|err| format!("cannot read {}: {err}", file.display()))
+                    .and_then(|t| {
+                        rampart_iam::parse_json(&t)
+                            .map_err(|m| format!("{}: not valid JSON: {m}", file.display()))
+                    }) {
+                    Ok(v) => docs.push((fp, v)),
+                    Err(m) => e.push(fp, m),
+                }
+            }
+            for (dp, doc) in docs {
+                match rampart_iam::parse_value(&dp, &doc, &rampart_iam::ParseOptions::identity()) {
+                    Ok(pol) => {
+                        for w in &pol.warnings {
+                            tracing::warn!(path = %format!("{dp}.{}", w.path), code = w.code, "identity policy: {}", w.message);
+                        }
+                        policies.push(pol);
+                    }
+                    Err(findings) => {
+                        for f in findings
+                            .iter()
+                            .filter(|f| f.severity == rampart_iam::Severity::Error)
+                        {
+                            let fp = if f.path.is_empty() {
+                                dp.clone()
+                            } else {
+                                format!("{dp}.{}", f.path)
+                            };
+                            e.push(fp, format!("{} [{}]", f.message, f.code));
+                        }
+                    }
+                }
+            }
+            let identity = Arc::new(Identity {
+                kind,
+                name: u.name.clone(),
+                user_id: unique_id(kind, &arn),
+                arn,
+                account,
+                tags: u.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                policies: (!policies.is_empty())
+                    .then(|| Arc::new(rampart_iam::PolicySet::new(policies))),
+            });
+            for (j, k) in u.access_keys.iter().enumerate() {
+                let kp = format!("{p}.access_keys[{j}]");
+                if k.id.len() < 16
+                    || k.id.len() > 128
+                    || !k
+                        .id
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                {
+                    e.push(
+                        format!("{kp}.id"),
+                        "an access key id is 16 to 128 upper-case letters and digits",
+                    );
+                    continue;
+                }
+                if store.contains(&k.id) {
+                    e.push(
+                        format!("{kp}.id"),
+                        format!("duplicate access key id `{}`", k.id),
+                    );
+                    continue;
+                }
+                let Some(mk) = &master else {
+                    e.push(
+                        format!("{kp}.secret"),
+                        "access keys need `identities.master_key` (or `master_key_file`) to decrypt their secrets",
+                    );
+                    continue;
+                };
+                match mk.decrypt(&k.id, &k.secret) {
+                    Ok(secret) => store.insert(
+                        k.id.clone(),
+                        AccessKey {
+                            identity: identity.clone(),
+                            secret,
+                            enabled: k.enabled,
+                        },
+                    ),
+                    Err(m) => e.push(format!("{kp}.secret"), m),
+                }
+            }
+        }
+    }
+    Arc::new(store)
+}
+
 /// An API's ARN and resource policy (inline or from a file), parsed and validated once.
 fn compile_api_policy(
     e: &mut Errors,
@@ -543,6 +785,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         .collect();
 
     let aws = compile_aws(&mut e, &s.aws);
+    let identities = compile_identities(&mut e, raw.identities.as_ref(), &aws, base);
 
     // APIs and routes.
     let mut router = Router::default();
@@ -581,6 +824,12 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 .collect(),
         };
         let authz = Arc::new(compile_api_policy(&mut e, &ap, api, &aws, base));
+        if api.public == Some(true) && api.authorizers.is_some() {
+            e.push(
+                ap.clone(),
+                "set either `public: true` or `authorizers`, not both",
+            );
+        }
         let mut table = RouteTable::default();
         for (ri, r) in api.routes.iter().enumerate() {
             let rp = format!("{ap}.routes[{ri}]");
@@ -619,7 +868,9 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 &params,
                 base,
             );
-            let (Some(method), Some(segments), Some(integration)) = (method, segments, integration)
+            let auth = compile_route_auth(&mut e, &rp, api, r, &identities);
+            let (Some(method), Some(segments), Some(integration), Some(auth)) =
+                (method, segments, integration, auth)
             else {
                 continue;
             };
@@ -632,6 +883,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 metrics: Default::default(),
                 authz: authz.clone(),
                 tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                auth,
             });
             match table.add(&segments, route) {
                 Ok(()) => {}
@@ -725,6 +977,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         responses,
         strip_response_headers,
         router,
+        identities,
     })
 }
 

@@ -38,6 +38,8 @@ pub struct Compiled {
     pub responses: GatewayResponses,
     pub strip_response_headers: Vec<HeaderName>,
     pub router: Router,
+    /// IAM users and roles for SigV4.
+    pub identities: std::sync::Arc<crate::authn::identity::IdentityStore>,
 }
 
 /// One configuration error.
@@ -232,12 +234,18 @@ fn read_config(
     let before = errors.len();
     let server = top.remove("server").unwrap_or(serde_json::Value::Null);
     let apis = top.remove("apis").unwrap_or(serde_json::Value::Null);
+    let identities = top.remove("identities").unwrap_or(serde_json::Value::Null);
     for k in top.keys() {
         errors.push((
             k.clone(),
-            format!("unknown field `{k}`, expected `server` or `apis`"),
+            format!("unknown field `{k}`, expected `server`, `apis` or `identities`"),
         ));
     }
+    let identities = if identities.is_null() {
+        Some(None)
+    } else {
+        read_part::<raw::RawIdentities>(identities, "identities", errors).map(Some)
+    };
     let server = if server.is_null() {
         Some(raw::RawServer::default())
     } else {
@@ -282,6 +290,7 @@ fn read_config(
     Some(raw::RawConfig {
         server: server?,
         apis: out_apis,
+        identities: identities?,
     })
 }
 
@@ -348,6 +357,7 @@ mod tests {
 apis:
   - name: a
     stages: [prod]
+    public: true
     routes:
       - method: GET
         path: /x/{id}
@@ -376,9 +386,9 @@ apis:
         assert_eq!(
             e,
             vec![
-                "t.yaml:14:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
-                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`",
-                "t.yaml:11:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
+                "t.yaml:15:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`",
+                "t.yaml:12:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
             ]
         );
         // Semantic errors are all collected too.
@@ -388,17 +398,81 @@ apis:
             .replace("/{proxy+}", "/{proxy+}/x");
         let e = errors(&text);
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].starts_with("t.yaml:10:69:"), "{e:?}");
+        assert!(e[0].starts_with("t.yaml:11:69:"), "{e:?}");
         assert!(
             e[0].contains("apis[0].routes[0].integration.timeout: unknown unit"),
             "{e:?}"
         );
         assert!(
-            e[1].starts_with("t.yaml:11:9: apis[0].routes[1].method:"),
+            e[1].starts_with("t.yaml:12:9: apis[0].routes[1].method:"),
             "{e:?}"
         );
         assert!(
-            e[2].starts_with("t.yaml:12:9: apis[0].routes[1].path: greedy"),
+            e[2].starts_with("t.yaml:13:9: apis[0].routes[1].path: greedy"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn routes_are_secure_by_default() {
+        let head = "server:\n  listeners:\n    - {name: main, bind: 127.0.0.1:0}\napis:\n  - name: a\n    stages: [prod]\n";
+        let route = |extra: &str| {
+            format!("      - {{method: GET, path: /x, integration: {{type: mock}}{extra}}}\n")
+        };
+        // Neither `public` nor authorizers: rejected, at the route.
+        let e = errors(&format!("{head}    routes:\n{}", route("")));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("t.yaml:8:9: apis[0].routes[0]: no authorizers"),
+            "{e:?}"
+        );
+        // `public: false` is not a way out.
+        let e = errors(&format!("{head}    routes:\n{}", route(", public: false")));
+        assert!(
+            e[0].contains("apis[0].routes[0].public: no authorizers"),
+            "{e:?}"
+        );
+        // Unknown authorizer names, and both at once.
+        let e = errors(&format!(
+            "{head}    routes:\n{}{}",
+            route(", authorizers: [aws_iam, nope]"),
+            route(", public: true, authorizers: [aws_iam]").replace("/x", "/y")
+        ));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("apis[0].routes[0].authorizers[1]: unknown authorizer `nope`"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].contains("apis[0].routes[1]: set either `public: true` or `authorizers`"),
+            "{e:?}"
+        );
+        // API-level defaults; a route can override them.
+        let ok = format!(
+            "{head}    authorizers: [aws_iam]\n    routes:\n{}{}",
+            route(""),
+            route(", public: true").replace("/x", "/open")
+        );
+        let cfg = load(&ok).unwrap();
+        let auth_of = |path: &str| {
+            let canon = rampart_normalize::normalize(path, &cfg.paths).unwrap();
+            match cfg.router.route(0, &http::Method::GET, &canon) {
+                crate::route::RouteMatch::Found(m) => m.route.auth.clone(),
+                _ => panic!("no route for {path}"),
+            }
+        };
+        assert_eq!(
+            auth_of("/prod/x"),
+            crate::authn::RouteAuth::Require(vec![crate::authn::Authorizer::AwsIam])
+        );
+        assert_eq!(auth_of("/prod/open"), crate::authn::RouteAuth::Public);
+        let e = errors(&format!(
+            "{}    public: true\n    authorizers: [aws_iam]\n    routes:\n{}",
+            head,
+            route("")
+        ));
+        assert!(
+            e[0].contains("apis[0]: set either `public: true` or `authorizers`"),
             "{e:?}"
         );
     }
@@ -438,11 +512,11 @@ apis:
                 "duplicate route",
             ),
             (
-                format!("{GOOD}  - name: a\n    stages: [dev]\n"),
+                format!("{GOOD}  - name: a\n    stages: [dev]\n    public: true\n"),
                 "duplicate API name",
             ),
             (
-                format!("{GOOD}  - name: b\n    stages: [prod]\n"),
+                format!("{GOOD}  - name: b\n    stages: [prod]\n    public: true\n"),
                 "both served at `/prod`",
             ),
             (

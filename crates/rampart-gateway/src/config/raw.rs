@@ -12,6 +12,56 @@ pub struct RawConfig {
     pub server: RawServer,
     #[serde(default)]
     pub apis: Vec<RawApi>,
+    /// IAM users and roles that sign requests with SigV4 (`AWS_IAM` routes).
+    #[serde(default)]
+    pub identities: Option<RawIdentities>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentities {
+    /// The key that secret access keys are encrypted with: 32 bytes, base64; or
+    pub master_key: Option<String>,
+    /// a file holding it.
+    pub master_key_file: Option<String>,
+    #[serde(default)]
+    pub users: Vec<RawPrincipal>,
+    #[serde(default)]
+    pub roles: Vec<RawPrincipal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrincipal {
+    pub name: String,
+    /// Default: `server.aws.account_id`.
+    pub account_id: Option<String>,
+    /// IAM path, `/` by default (`/team/` gives `user/team/NAME`).
+    pub path: Option<String>,
+    /// `aws:PrincipalTag/<key>`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub access_keys: Vec<RawAccessKey>,
+    /// Identity policies (documents inline) and policy files.
+    #[serde(default)]
+    pub policies: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub policy_files: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessKey {
+    pub id: String,
+    /// The secret access key encrypted with the master key (`rampart secret encrypt`).
+    pub secret: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -165,6 +215,10 @@ pub struct RawApi {
     pub resource_policy: Option<serde_json::Value>,
     /// a file holding it.
     pub resource_policy_file: Option<String>,
+    /// Default for routes that say neither: every route is public, or
+    pub public: Option<bool>,
+    /// needs one of these authorizers (`aws_iam`: SigV4-signed by a known identity).
+    pub authorizers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,6 +232,10 @@ pub struct RawRoute {
     /// Tags, visible to policies as `aws:ResourceTag/<key>`.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// No authentication: must be said (secure by default).
+    pub public: Option<bool>,
+    /// One of these must accept the request.
+    pub authorizers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
