@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain. Idempotent.
-# Today the suite needs nothing else: every test starts its own gateway, backends and
-# test PKI in-process or as the built binary. Later layers (Redis, Python clients) add
-# their packages here, and scripts/test.sh calls this first.
+# Every test starts its own gateway, backends and test PKI; real AWS client code signs
+# the SigV4 tests' requests: botocore (PyPI), used by
+# crates/rampart-gateway/tests/clients/botocore_sign.py. scripts/test.sh calls this first.
 set -euo pipefail
 
+BOTOCORE_VERSION=1.43.11
+PYTHON=${RAMPART_TEST_PYTHON:-python3}
+
 need_apt=()
-# (add Debian packages the tests need to need_apt, e.g. need_apt+=(redis-server))
+command -v "$PYTHON" >/dev/null 2>&1 || need_apt+=(python3)
+"$PYTHON" -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 
 if ((${#need_apt[@]})); then
   missing=()
@@ -19,3 +23,11 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
   fi
 fi
+
+if ! "$PYTHON" -c "import botocore" >/dev/null 2>&1; then
+  echo "installing botocore==$BOTOCORE_VERSION for the SigV4 client tests"
+  # Debian's system Python refuses plain pip installs (PEP 668); a user install is fine.
+  "$PYTHON" -m pip install --quiet --user "botocore==$BOTOCORE_VERSION" 2>/dev/null \
+    || "$PYTHON" -m pip install --quiet --user --break-system-packages "botocore==$BOTOCORE_VERSION"
+fi
+"$PYTHON" -c "import botocore" || { echo "botocore is not importable by $PYTHON" >&2; exit 1; }

@@ -150,9 +150,21 @@ fn request_context(
         );
         c.insert("rampart:ClientCertSubject", cert.subject.as_str());
     }
+    if let Some(id) = &ctx.identity {
+        c.insert("aws:userid", id.user_id.as_str());
+        c.insert(
+            "aws:PrincipalType",
+            match id.kind {
+                crate::authn::identity::Kind::User => "User",
+                crate::authn::identity::Kind::Role => "AssumedRole",
+            },
+        );
+        for (k, v) in &id.tags {
+            c.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+        }
+    }
     if !matches!(caller.kind, rampart_iam::CallerKind::Anonymous) {
         c.insert("aws:PrincipalArn", caller.arn.as_str());
-        c.insert("aws:userid", caller.arn.as_str());
         if let Some(a) = &caller.account {
             c.insert("aws:PrincipalAccount", a.as_str());
         }

@@ -90,6 +90,8 @@ pub struct RequestContext {
     /// identity policies (an IAM user's or role's, or a Lambda authorizer's returned policy).
     pub principal: Option<String>,
     pub auth_type: rampart_iam::AuthType,
+    /// The identity-store entry of an IAM caller (tags, unique id).
+    pub identity: Option<Arc<crate::authn::identity::Identity>>,
     pub identity_policies: Option<Arc<rampart_iam::PolicySet>>,
     pub api_key_id: Option<String>,
     /// Filled by the WAF stage.

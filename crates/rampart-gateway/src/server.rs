@@ -536,6 +536,7 @@ impl Handler for Shared {
             matched: None,
             principal: None,
             auth_type: rampart_iam::AuthType::None,
+            identity: None,
             identity_policies: None,
             api_key_id: None,
             labels: Vec::new(),

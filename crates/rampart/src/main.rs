@@ -8,6 +8,7 @@ use rampart_gateway::server::Gateway;
 use rampart_gateway::{config, demo};
 
 mod policy_cmd;
+mod secret_cmd;
 
 // The request path allocates small, short-lived buffers on every worker thread;
 // mimalloc's thread-local free lists serve them faster than glibc's malloc.
@@ -39,12 +40,18 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
+    /// Master keys, access key pairs and encrypted secrets for `identities`.
+    Secret {
+        #[command(subcommand)]
+        command: secret_cmd::SecretCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Secret { command } => secret_cmd::run(command),
         Command::Validate { file } => match config::load_file(&file) {
             Ok(_) => {
                 println!("{}: OK", file.display());

@@ -1,16 +1,153 @@
-//! `aws_iam` routes: SigV4 verification (`rampart-sigv4`) against the identity store.
-use hyper::body::Incoming;
+//! `aws_iam` routes: SigV4 (`rampart-sigv4`) against the identity store.
+//!
+//! The body is read whole (up to `max_body_bytes`) because the signature covers its
+//! SHA-256, as API Gateway reads it; everything cheap (parsing, the access key, the scope)
+//! is checked before. Service `execute-api`, the region of `server.aws.region`, five
+//! minutes of clock skew, signatures compared in constant time. Clients get API Gateway's
+//! messages and never the expected signature; the reason goes to the log.
 
-use crate::body::RequestBody;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hyper::body::Incoming;
+use rampart_sigv4::{Incoming as Signed, Options, SigError};
+
+use crate::body::{read_limited, BodyTooLarge, RequestBody};
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
 
+const MAX_SKEW: Duration = Duration::from_secs(300);
+
 pub async fn authenticate(
-    _cfg: &Compiled,
-    _ctx: &mut RequestContext,
-    _parts: &http::request::Parts,
-    _body: Incoming,
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    parts: &http::request::Parts,
+    body: Incoming,
 ) -> Result<RequestBody, GatewayError> {
-    Err(GatewayError::MissingAuthenticationToken)
+    // HTTP/2 carries the host as `:authority`.
+    let authority = parts.uri.authority().map(|a| a.as_str().to_string());
+    let mut headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(a) = &authority {
+            headers.push(("host", a.as_bytes()));
+        }
+    }
+    let mut incoming = Signed {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &headers,
+        payload_sha256: None,
+    };
+    let auth = rampart_sigv4::parse(&incoming).map_err(|e| match e {
+        SigError::Missing => GatewayError::MissingAuthenticationToken,
+        other => invalid(None, format!("{other}")),
+    })?;
+    let Some(key) = cfg.identities.lookup(auth.access_key_id()) else {
+        return Err(invalid(
+            Some("The security token included in the request is invalid.".into()),
+            format!("unknown or disabled access key {}", auth.access_key_id()),
+        ));
+    };
+    if auth.session_token().is_some() {
+        // Temporary credentials have their own access key ids; a long-term key with a
+        // session token is not a valid pair.
+        return Err(invalid(
+            Some("The security token included in the request is invalid.".into()),
+            format!(
+                "session token sent with long-term key {}",
+                auth.access_key_id()
+            ),
+        ));
+    }
+    let opts = Options {
+        service: "execute-api".into(),
+        regions: vec![cfg.aws_region.clone()],
+        max_skew: MAX_SKEW,
+        allow_unsigned_payload: false,
+        normalize: true,
+    };
+    let bytes = read_limited(body, cfg.limits.max_body_bytes)
+        .await
+        .map_err(|e| {
+            if e.is::<BodyTooLarge>() {
+                GatewayError::BodyTooLarge
+            } else {
+                invalid(None, format!("reading the body: {e}"))
+            }
+        })?;
+    incoming.payload_sha256 = Some(rampart_sigv4::sha256(&bytes));
+    let now = SystemTime::now();
+    if let Err(e) = rampart_sigv4::verify(&incoming, &auth, key.secret.expose(), now, &opts) {
+        let message = match e {
+            SigError::ClockSkew => Some(skew_message(auth.amz_date(), auth.timestamp(), now)),
+            SigError::Expired => Some(format!(
+                "Signature expired: {} + {} seconds is now earlier than {}",
+                auth.amz_date(),
+                auth.expires().map_or(0, |d| d.as_secs()),
+                amz_date(now)
+            )),
+            SigError::RegionNotAllowed => {
+                Some("Credential should be scoped to a valid region.".into())
+            }
+            SigError::ServiceMismatch => {
+                Some("Credential should be scoped to correct service: 'execute-api'.".into())
+            }
+            _ => None,
+        };
+        if e == SigError::SignatureMismatch {
+            tracing::debug!(
+                request_id = %ctx.request_id,
+                canonical_request = %rampart_sigv4::debug_canonical_request(&incoming, &auth, &opts),
+                "SigV4 mismatch: the canonical request the gateway computed"
+            );
+        }
+        return Err(invalid(
+            message,
+            format!(
+                "{e} (access key {}, {:?} form)",
+                auth.access_key_id(),
+                auth.form()
+            ),
+        ));
+    }
+    let id = &key.identity;
+    tracing::debug!(request_id = %ctx.request_id, principal = %id.arn, form = ?auth.form(), "SigV4 verified");
+    ctx.principal = Some(id.arn.clone());
+    ctx.identity = Some(Arc::clone(id));
+    ctx.auth_type = rampart_iam::AuthType::Iam;
+    ctx.identity_policies = id.policies.clone();
+    Ok(RequestBody::Buffered(bytes))
+}
+
+fn invalid(message: Option<String>, detail: String) -> GatewayError {
+    GatewayError::InvalidSignature { message, detail }
+}
+
+/// `YYYYMMDDTHHMMSSZ`.
+fn amz_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    crate::record::access_log::rfc3339(secs, None).replace(['-', ':'], "")
+}
+
+/// API Gateway's wording for a request outside the clock skew.
+fn skew_message(amz: &str, signed: SystemTime, now: SystemTime) -> String {
+    if signed < now {
+        format!(
+            "Signature expired: {amz} is now earlier than {} ({} - 5 min.)",
+            amz_date(now - MAX_SKEW),
+            amz_date(now)
+        )
+    } else {
+        format!(
+            "Signature not yet current: {amz} is still later than {} ({} + 5 min.)",
+            amz_date(now + MAX_SKEW),
+            amz_date(now)
+        )
+    }
 }

@@ -977,6 +977,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         responses,
         strip_response_headers,
         router,
+        aws_region: aws.region.clone(),
         identities,
     })
 }

@@ -38,6 +38,8 @@ pub struct Compiled {
     pub responses: GatewayResponses,
     pub strip_response_headers: Vec<HeaderName>,
     pub router: Router,
+    /// The region SigV4 credentials must be scoped to (`server.aws.region`).
+    pub aws_region: String,
     /// IAM users and roles for SigV4.
     pub identities: std::sync::Arc<crate::authn::identity::IdentityStore>,
 }
