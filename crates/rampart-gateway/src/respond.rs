@@ -27,6 +27,7 @@ pub enum ResponseType {
     MissingAuthenticationToken,
     InvalidSignature,
     ExpiredToken,
+    Unauthorized,
     IntegrationFailure,
     IntegrationTimeout,
     ApiConfigurationError,
@@ -35,7 +36,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 15] = [
+    pub const ALL: [ResponseType; 16] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -46,6 +47,7 @@ impl ResponseType {
         Self::MissingAuthenticationToken,
         Self::InvalidSignature,
         Self::ExpiredToken,
+        Self::Unauthorized,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
         Self::ApiConfigurationError,
@@ -65,6 +67,7 @@ impl ResponseType {
             Self::MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
             Self::InvalidSignature => "INVALID_SIGNATURE",
             Self::ExpiredToken => "EXPIRED_TOKEN",
+            Self::Unauthorized => "UNAUTHORIZED",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
@@ -89,6 +92,7 @@ impl ResponseType {
             | Self::MissingAuthenticationToken
             | Self::InvalidSignature
             | Self::ExpiredToken => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +113,7 @@ impl ResponseType {
             Self::MissingAuthenticationToken => "Missing Authentication Token",
             Self::InvalidSignature => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
             Self::ExpiredToken => "The security token included in the request is expired",
+            Self::Unauthorized => "Unauthorized",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
             Self::ApiConfigurationError => "Internal server error",
@@ -157,6 +162,10 @@ pub enum GatewayError {
     ExpiredToken {
         detail: String,
     },
+    /// Missing or invalid credentials (401).
+    Unauthorized {
+        detail: String,
+    },
     Internal {
         detail: String,
     },
@@ -176,6 +185,7 @@ impl GatewayError {
             Self::MissingAuthenticationToken => ResponseType::MissingAuthenticationToken,
             Self::InvalidSignature { .. } => ResponseType::InvalidSignature,
             Self::ExpiredToken { .. } => ResponseType::ExpiredToken,
+            Self::Unauthorized { .. } => ResponseType::Unauthorized,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
         }
     }
@@ -217,6 +227,7 @@ impl fmt::Display for GatewayError {
             Self::MissingAuthenticationToken => f.write_str("no credentials"),
             Self::InvalidSignature { detail, .. } => write!(f, "invalid signature: {detail}"),
             Self::ExpiredToken { detail } => write!(f, "expired: {detail}"),
+            Self::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }

@@ -729,7 +729,7 @@ fn validate_reports_json_errors_at_their_line_and_column() {
     assert_errors(
         &out,
         &[format!(
-            "{f}:{l}:{c}: extra: unknown field `extra`, expected `server`, `apis` or `identities`"
+            "{f}:{l}:{c}: extra: unknown field `extra`, expected `server`, `apis`, `identities` or `authorizers`"
         )],
     );
 

@@ -168,9 +168,19 @@ pub struct AccessKey {
 #[derive(Debug, Default)]
 pub struct IdentityStore {
     keys: HashMap<String, AccessKey>,
+    by_arn: HashMap<String, Arc<Identity>>,
 }
 
 impl IdentityStore {
+    pub fn add_identity(&mut self, id: Arc<Identity>) {
+        self.by_arn.insert(id.arn.clone(), id);
+    }
+
+    /// The identity with this ARN.
+    pub fn by_arn(&self, arn: &str) -> Option<&Arc<Identity>> {
+        self.by_arn.get(arn)
+    }
+
     pub fn insert(&mut self, id: String, key: AccessKey) {
         self.keys.insert(id, key);
     }

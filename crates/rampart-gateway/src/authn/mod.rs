@@ -15,7 +15,10 @@
 //! The verified client certificate of an mTLS connection is in the request context.
 
 pub mod identity;
+pub mod mtls;
 pub mod sigv4;
+
+use std::sync::Arc;
 
 use hyper::body::Incoming;
 
@@ -34,11 +37,47 @@ pub enum RouteAuth {
     Require(Vec<Authorizer>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Authorizer {
     /// SigV4 (`AWS_IAM`).
     AwsIam,
+    /// The connection's client certificate.
+    Mtls(Arc<mtls::MtlsAuthorizer>),
 }
+
+impl Authorizer {
+    pub fn name(&self) -> &str {
+        match self {
+            Authorizer::AwsIam => "aws_iam",
+            Authorizer::Mtls(m) => &m.name,
+        }
+    }
+
+    /// Did the request bring this authorizer's kind of credentials?
+    fn credentials_present(&self, ctx: &RequestContext, parts: &http::request::Parts) -> bool {
+        match self {
+            Authorizer::AwsIam => {
+                parts
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-"))
+                    || parts
+                        .uri
+                        .query()
+                        .is_some_and(|q| q.contains("X-Amz-Signature="))
+            }
+            Authorizer::Mtls(_) => ctx.client_cert().is_some(),
+        }
+    }
+}
+
+impl PartialEq for Authorizer {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Authorizer {}
 
 /// Authenticate the request; on success the request body comes back (read whole when
 /// the authenticator needed it, as SigV4 does to check the payload hash).
@@ -53,12 +92,49 @@ pub async fn authenticate(
         RouteAuth::Public => return Ok(RequestBody::Streaming(body)),
         RouteAuth::Require(list) => list,
     };
-    // Today's only authorizer; with several, the first whose credentials are present
-    // decides.
-    match list.first() {
+    // Any one suffices: the first whose kind of credentials the request carries decides
+    // (its failure is the answer); with none present, the first one's "missing" answer.
+    let chosen = list
+        .iter()
+        .find(|a| a.credentials_present(ctx, parts))
+        .or(list.first());
+    match chosen {
         Some(Authorizer::AwsIam) => sigv4::authenticate(cfg, ctx, parts, body).await,
+        Some(Authorizer::Mtls(m)) => {
+            let Some(cert) = ctx.client_cert().cloned() else {
+                return Err(GatewayError::Unauthorized {
+                    detail: format!("authorizer {}: no client certificate", m.name),
+                });
+            };
+            match m.accept(&cert) {
+                Ok(principal) => {
+                    set_principal(cfg, ctx, principal);
+                    Ok(RequestBody::Streaming(body))
+                }
+                Err(mtls::Refusal::Revoked) => Err(GatewayError::Unauthorized {
+                    detail: format!(
+                        "authorizer {}: certificate {} is revoked",
+                        m.name, cert.fingerprint_sha256
+                    ),
+                }),
+                Err(mtls::Refusal::NoRuleMatches) => Err(GatewayError::AccessDenied {
+                    message: "Forbidden".into(),
+                }),
+            }
+        }
         None => Err(GatewayError::Internal {
             detail: "route requires an empty authorizer list".into(),
         }),
     }
+}
+
+/// Record the caller; a principal that is an identity's ARN brings its policies and tags
+/// (IAM authorization), any other is a name for logs and resource-policy conditions.
+fn set_principal(cfg: &Compiled, ctx: &mut RequestContext, principal: String) {
+    if let Some(id) = cfg.identities.by_arn(&principal) {
+        ctx.identity = Some(id.clone());
+        ctx.identity_policies = id.policies.clone();
+        ctx.auth_type = rampart_iam::AuthType::Iam;
+    }
+    ctx.principal = Some(principal);
 }

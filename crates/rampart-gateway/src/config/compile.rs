@@ -99,6 +99,7 @@ fn compile_route_auth(
     api: &RawApi,
     r: &RawRoute,
     identities: &crate::authn::identity::IdentityStore,
+    named: &HashMap<String, crate::authn::Authorizer>,
 ) -> Option<crate::authn::RouteAuth> {
     use crate::authn::{Authorizer, RouteAuth};
     if r.public == Some(true) && r.authorizers.is_some() {
@@ -136,17 +137,94 @@ fn compile_route_auth(
                 }
                 list.push(Authorizer::AwsIam)
             }
-            other => e.push(
-                if r.authorizers.is_some() {
-                    format!("{rp}.authorizers[{i}]")
-                } else {
-                    path.clone()
-                },
-                format!("unknown authorizer `{other}` (known: aws_iam)"),
-            ),
+            other => match named.get(other) {
+                Some(a) => list.push(a.clone()),
+                None => {
+                    let mut known: Vec<&str> = named.keys().map(String::as_str).collect();
+                    known.sort();
+                    known.insert(0, "aws_iam");
+                    e.push(
+                        if r.authorizers.is_some() {
+                            format!("{rp}.authorizers[{i}]")
+                        } else {
+                            path.clone()
+                        },
+                        format!("unknown authorizer `{other}` (known: {})", known.join(", ")),
+                    )
+                }
+            },
         }
     }
     (list.len() == names.len()).then_some(RouteAuth::Require(list))
+}
+
+/// Named authorizers (`authorizers:`), compiled once.
+fn compile_authorizers(
+    e: &mut Errors,
+    raw: &std::collections::BTreeMap<String, RawAuthorizer>,
+    base: &Path,
+) -> HashMap<String, crate::authn::Authorizer> {
+    use crate::authn::mtls::{load_crl, MtlsAuthorizer, Rule};
+    use crate::authn::Authorizer;
+    let mut out = HashMap::new();
+    for (name, a) in raw {
+        let p = format!("authorizers.{name}");
+        if name == "aws_iam" || name.is_empty() {
+            e.push(p, "`aws_iam` is built in; choose another name");
+            continue;
+        }
+        match a {
+            RawAuthorizer::Mtls(m) => {
+                if m.allow.is_empty() {
+                    e.push(format!("{p}.allow"), "needs at least one rule");
+                }
+                let mut rules = Vec::new();
+                for (i, r) in m.allow.iter().enumerate() {
+                    if r.subject.is_none() && r.san.is_none() && r.fingerprint.is_none() {
+                        e.push(
+                            format!("{p}.allow[{i}]"),
+                            "give `subject`, `san` or `fingerprint` (or several: all must match)",
+                        );
+                        continue;
+                    }
+                    let fingerprint = r
+                        .fingerprint
+                        .as_ref()
+                        .map(|f| f.replace(':', "").to_ascii_lowercase());
+                    if let Some(f) = &fingerprint {
+                        if f.len() != 64 || !f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            e.push(
+                                format!("{p}.allow[{i}].fingerprint"),
+                                "a SHA-256 fingerprint is 64 hex digits",
+                            );
+                        }
+                    }
+                    rules.push(Rule {
+                        subject: r.subject.as_deref().map(rampart_iam::glob::Glob::new),
+                        san: r.san.as_deref().map(rampart_iam::glob::Glob::new),
+                        fingerprint,
+                        principal: r.principal.clone(),
+                    });
+                }
+                let revoked = match &m.crl {
+                    None => Default::default(),
+                    Some(f) => load_crl(&resolve(base, f)).unwrap_or_else(|msg| {
+                        e.push(format!("{p}.crl"), msg);
+                        Default::default()
+                    }),
+                };
+                out.insert(
+                    name.clone(),
+                    Authorizer::Mtls(Arc::new(MtlsAuthorizer {
+                        name: name.clone(),
+                        rules,
+                        revoked,
+                    })),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The identity store: users and roles, their keys (decrypted with the master key), tags
@@ -287,6 +365,7 @@ fn compile_identities(
                 policies: (!policies.is_empty())
                     .then(|| Arc::new(rampart_iam::PolicySet::new(policies))),
             });
+            store.add_identity(identity.clone());
             for (j, k) in u.access_keys.iter().enumerate() {
                 let kp = format!("{p}.access_keys[{j}]");
                 if k.id.len() < 16
@@ -786,6 +865,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
 
     let aws = compile_aws(&mut e, &s.aws);
     let identities = compile_identities(&mut e, raw.identities.as_ref(), &aws, base);
+    let named_authorizers = compile_authorizers(&mut e, &raw.authorizers, base);
 
     // APIs and routes.
     let mut router = Router::default();
@@ -868,7 +948,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 &params,
                 base,
             );
-            let auth = compile_route_auth(&mut e, &rp, api, r, &identities);
+            let auth = compile_route_auth(&mut e, &rp, api, r, &identities, &named_authorizers);
             let (Some(method), Some(segments), Some(integration), Some(auth)) =
                 (method, segments, integration, auth)
             else {

@@ -237,11 +237,31 @@ fn read_config(
     let server = top.remove("server").unwrap_or(serde_json::Value::Null);
     let apis = top.remove("apis").unwrap_or(serde_json::Value::Null);
     let identities = top.remove("identities").unwrap_or(serde_json::Value::Null);
+    let authorizers = top.remove("authorizers").unwrap_or(serde_json::Value::Null);
     for k in top.keys() {
         errors.push((
             k.clone(),
-            format!("unknown field `{k}`, expected `server`, `apis` or `identities`"),
+            format!(
+                "unknown field `{k}`, expected `server`, `apis`, `identities` or `authorizers`"
+            ),
         ));
+    }
+    let mut named = std::collections::BTreeMap::new();
+    match authorizers {
+        serde_json::Value::Null => {}
+        serde_json::Value::Object(m) => {
+            for (name, a) in m {
+                if let Some(a) =
+                    read_part::<raw::RawAuthorizer>(a, &format!("authorizers.{name}"), errors)
+                {
+                    named.insert(name, a);
+                }
+            }
+        }
+        _ => errors.push((
+            "authorizers".into(),
+            "must be a mapping of names to authorizers".into(),
+        )),
     }
     let identities = if identities.is_null() {
         Some(None)
@@ -293,6 +313,7 @@ fn read_config(
         server: server?,
         apis: out_apis,
         identities: identities?,
+        authorizers: named,
     })
 }
 

@@ -15,6 +15,39 @@ pub struct RawConfig {
     /// IAM users and roles that sign requests with SigV4 (`AWS_IAM` routes).
     #[serde(default)]
     pub identities: Option<RawIdentities>,
+    /// Named authorizers that routes list in `authorizers` (`aws_iam` is built in).
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, RawAuthorizer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawAuthorizer {
+    /// The connection's verified client certificate.
+    Mtls(RawMtls),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMtls {
+    /// Accepted certificates; any matching entry accepts.
+    pub allow: Vec<RawMtlsRule>,
+    /// A CRL file (PEM or DER) of revoked certificates.
+    pub crl: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMtlsRule {
+    /// Subject DN pattern (`*` and `?` wildcards), e.g. `CN=partner-*`.
+    pub subject: Option<String>,
+    /// A subject alternative name pattern: `DNS:*.example.com`, `URI:spiffe://x/*`.
+    pub san: Option<String>,
+    /// SHA-256 of the certificate, hex (colons allowed).
+    pub fingerprint: Option<String>,
+    /// The principal for requests with this certificate (default `mtls:<subject>`); an
+    /// identity's ARN gives them that identity's policies and tags.
+    pub principal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
