@@ -804,6 +804,48 @@ pub fn verify(
     now: SystemTime,
     opts: &Options,
 ) -> Result<(), SigError> {
+    verify_with_key(req, auth, &SigningKey::derive(secret, auth), now, opts)
+}
+
+/// The key derived from a secret for one credential scope (date, region, service): four
+/// HMACs that a caller may keep per access key for the day instead of repeating them on
+/// every request ([`SigningKey::scope`] says which scope it is for).
+#[derive(Clone)]
+pub struct SigningKey {
+    key: hmac::Key,
+    scope: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn derive(secret: &[u8], auth: &Auth) -> Self {
+        SigningKey {
+            key: signing_key(secret, auth),
+            scope: auth.credential_scope(),
+        }
+    }
+
+    /// `DATE/REGION/SERVICE/aws4_request`.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+}
+
+/// [`verify`] with a key derived earlier; a key for another scope never verifies.
+pub fn verify_with_key(
+    req: &Incoming<'_>,
+    auth: &Auth,
+    key: &SigningKey,
+    now: SystemTime,
+    opts: &Options,
+) -> Result<(), SigError> {
     if auth.service != opts.service {
         return Err(SigError::ServiceMismatch);
     }
@@ -811,13 +853,15 @@ pub fn verify(
         return Err(SigError::RegionNotAllowed);
     }
     check_time(auth, now, opts.max_skew)?;
+    if key.scope != auth.credential_scope() {
+        return Err(SigError::SignatureMismatch);
+    }
     let variants = variants(req, auth, opts)?;
-    let key = signing_key(secret, auth);
     let mut matched = false;
     for variant in &variants {
         let creq = canonical_request(req, auth, opts, variant)?;
         let sts = string_to_sign(auth, &creq);
-        matched |= hmac::verify(&key, sts.as_bytes(), &auth.signature).is_ok();
+        matched |= hmac::verify(&key.key, sts.as_bytes(), &auth.signature).is_ok();
     }
     if matched {
         Ok(())

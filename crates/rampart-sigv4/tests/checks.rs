@@ -791,3 +791,45 @@ fn execute_api_end_to_end() {
         Ok(())
     );
 }
+
+#[test]
+fn a_signing_key_only_verifies_its_own_scope() {
+    let a = signed_request(
+        "GET",
+        "/prod/x",
+        &[],
+        b"",
+        "20150830T123600Z",
+        "us-east-1",
+        &[],
+    );
+    let b = signed_request(
+        "GET",
+        "/prod/x",
+        &[],
+        b"",
+        "20150831T123600Z",
+        "us-east-1",
+        &[],
+    );
+    let opts = Options {
+        max_skew: Duration::from_secs(3 * 86_400),
+        ..Options::default()
+    };
+    let auth_a = parse_raw(&a).unwrap();
+    let auth_b = parse_raw(&b).unwrap();
+    let key_a = rampart_sigv4::SigningKey::derive(SECRET, &auth_a);
+    assert_eq!(key_a.scope(), "20150830/us-east-1/execute-api/aws4_request");
+    let now = auth_b.timestamp();
+    a.with(|req| {
+        assert!(rampart_sigv4::verify_with_key(req, &auth_a, &key_a, now, &opts).is_ok());
+    });
+    b.with(|req| {
+        assert_eq!(
+            rampart_sigv4::verify_with_key(req, &auth_b, &key_a, now, &opts),
+            Err(SigError::SignatureMismatch)
+        );
+        let key_b = rampart_sigv4::SigningKey::derive(SECRET, &auth_b);
+        assert!(rampart_sigv4::verify_with_key(req, &auth_b, &key_b, now, &opts).is_ok());
+    });
+}

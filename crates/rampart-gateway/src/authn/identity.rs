@@ -162,6 +162,8 @@ pub struct AccessKey {
     pub identity: Arc<Identity>,
     pub secret: Secret,
     pub enabled: bool,
+    /// The SigV4 key derived for the scope of the last verified request (a day's).
+    pub signing: std::sync::Mutex<Option<rampart_sigv4::SigningKey>>,
 }
 
 /// All identities, by access key id.

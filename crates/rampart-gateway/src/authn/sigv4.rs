@@ -83,7 +83,23 @@ pub async fn authenticate(
         })?;
     incoming.payload_sha256 = Some(rampart_sigv4::sha256(&bytes));
     let now = SystemTime::now();
-    if let Err(e) = rampart_sigv4::verify(&incoming, &auth, key.secret.expose(), now, &opts) {
+    // The derived key of this access key's current scope, kept once a request verified.
+    let scope = auth.credential_scope();
+    let cached = key
+        .signing
+        .lock()
+        .ok()
+        .and_then(|g| g.as_ref().filter(|k| k.scope() == scope).cloned());
+    let fresh = cached.is_none();
+    let signing =
+        cached.unwrap_or_else(|| rampart_sigv4::SigningKey::derive(key.secret.expose(), &auth));
+    let result = rampart_sigv4::verify_with_key(&incoming, &auth, &signing, now, &opts);
+    if result.is_ok() && fresh {
+        if let Ok(mut g) = key.signing.lock() {
+            *g = Some(signing);
+        }
+    }
+    if let Err(e) = result {
         let message = match e {
             SigError::ClockSkew => Some(skew_message(auth.amz_date(), auth.timestamp(), now)),
             SigError::Expired => Some(format!(

@@ -402,6 +402,7 @@ fn compile_identities(
                             identity: identity.clone(),
                             secret,
                             enabled: k.enabled,
+                            signing: Default::default(),
                         },
                     ),
                     Err(m) => e.push(format!("{kp}.secret"), m),
