@@ -100,6 +100,23 @@ pub fn authorize(
     }
 }
 
+/// API Gateway's check before a Lambda authorizer runs: does the resource policy
+/// explicitly deny this (still anonymous) request?
+pub fn pre_authorizer_denied(
+    cfg: &Compiled,
+    ctx: &RequestContext,
+    req: &http::request::Parts,
+    route: &Arc<crate::route::Route>,
+    arn: &str,
+) -> bool {
+    let Some(rp) = &route.authz.resource_policy else {
+        return false;
+    };
+    let caller = Caller::anonymous();
+    let context = request_context(cfg, ctx, req, route, &caller);
+    rampart_iam::pre_authorizer(Some(rp), &Request::new(INVOKE, arn, &caller, &context))
+}
+
 /// The condition keys of one request.
 fn request_context(
     cfg: &Compiled,

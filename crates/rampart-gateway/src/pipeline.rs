@@ -90,6 +90,8 @@ pub struct RequestContext {
     /// identity policies (an IAM user's or role's, or a Lambda authorizer's returned policy).
     pub principal: Option<String>,
     pub auth_type: rampart_iam::AuthType,
+    /// Headers for the upstream request set by authorizers (None: remove it).
+    pub upstream_headers: Vec<(http::HeaderName, Option<http::HeaderValue>)>,
     /// The identity-store entry of an IAM caller (tags, unique id).
     pub identity: Option<Arc<crate::authn::identity::Identity>>,
     pub identity_policies: Option<Arc<rampart_iam::PolicySet>>,
@@ -170,9 +172,17 @@ async fn routed(
     ctx.matched = Some(m.route.clone());
     // 3–7.
     waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
-    let body = authn::authenticate(cfg, ctx, &parts, body, m.route)
+    let body = authn::authenticate(cfg, ctx, &parts, body, &m)
         .await
         .map_err(|e| (Stage::Authenticate, e))?;
+    let mut parts = parts;
+    // What authorizers send upstream replaces anything the client sent under those names.
+    for (name, value) in ctx.upstream_headers.drain(..) {
+        parts.headers.remove(&name);
+        if let Some(v) = value {
+            parts.headers.insert(name, v);
+        }
+    }
     let proof =
         authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
     throttle::admit(ctx).map_err(|e| (Stage::Throttle, e))?;

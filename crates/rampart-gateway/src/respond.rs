@@ -28,6 +28,7 @@ pub enum ResponseType {
     InvalidSignature,
     ExpiredToken,
     Unauthorized,
+    AuthorizerFailure,
     IntegrationFailure,
     IntegrationTimeout,
     ApiConfigurationError,
@@ -36,7 +37,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 16] = [
+    pub const ALL: [ResponseType; 17] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -48,6 +49,7 @@ impl ResponseType {
         Self::InvalidSignature,
         Self::ExpiredToken,
         Self::Unauthorized,
+        Self::AuthorizerFailure,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
         Self::ApiConfigurationError,
@@ -68,6 +70,7 @@ impl ResponseType {
             Self::InvalidSignature => "INVALID_SIGNATURE",
             Self::ExpiredToken => "EXPIRED_TOKEN",
             Self::Unauthorized => "UNAUTHORIZED",
+            Self::AuthorizerFailure => "AUTHORIZER_FAILURE",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
@@ -93,6 +96,7 @@ impl ResponseType {
             | Self::InvalidSignature
             | Self::ExpiredToken => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +118,8 @@ impl ResponseType {
             Self::InvalidSignature => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
             Self::ExpiredToken => "The security token included in the request is expired",
             Self::Unauthorized => "Unauthorized",
+            // API Gateway answers `{"message": null}`; see GatewayResponse::new.
+            Self::AuthorizerFailure => "",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
             Self::ApiConfigurationError => "Internal server error",
@@ -166,6 +172,10 @@ pub enum GatewayError {
     Unauthorized {
         detail: String,
     },
+    /// A custom authorizer failed (timeout, error, malformed answer): 500, never allow.
+    AuthorizerFailure {
+        detail: String,
+    },
     Internal {
         detail: String,
     },
@@ -186,6 +196,7 @@ impl GatewayError {
             Self::InvalidSignature { .. } => ResponseType::InvalidSignature,
             Self::ExpiredToken { .. } => ResponseType::ExpiredToken,
             Self::Unauthorized { .. } => ResponseType::Unauthorized,
+            Self::AuthorizerFailure { .. } => ResponseType::AuthorizerFailure,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
         }
     }
@@ -203,7 +214,9 @@ impl GatewayError {
 
     pub fn cause(&self) -> Cause {
         match self {
-            Self::UpstreamFailure { .. } | Self::UpstreamTimeout => Cause::Upstream,
+            Self::UpstreamFailure { .. }
+            | Self::UpstreamTimeout
+            | Self::AuthorizerFailure { .. } => Cause::Upstream,
             Self::Internal { .. } => Cause::Gateway,
             _ => Cause::Client,
         }
@@ -228,6 +241,7 @@ impl fmt::Display for GatewayError {
             Self::InvalidSignature { detail, .. } => write!(f, "invalid signature: {detail}"),
             Self::ExpiredToken { detail } => write!(f, "expired: {detail}"),
             Self::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
+            Self::AuthorizerFailure { detail } => write!(f, "authorizer failure: {detail}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }
@@ -253,7 +267,11 @@ impl GatewayResponse {
         configured_message: bool,
     ) -> Self {
         let mut body_prefix = String::from("{\"message\":");
-        body_prefix.push_str(&serde_json::Value::String(message.clone()).to_string());
+        if message.is_empty() && !configured_message {
+            body_prefix.push_str("null");
+        } else {
+            body_prefix.push_str(&serde_json::Value::String(message.clone()).to_string());
+        }
         body_prefix.push_str(",\"requestId\":");
         Self {
             status,

@@ -537,6 +537,7 @@ impl Handler for Shared {
             principal: None,
             auth_type: rampart_iam::AuthType::None,
             identity: None,
+            upstream_headers: Vec::new(),
             identity_policies: None,
             api_key_id: None,
             labels: Vec::new(),

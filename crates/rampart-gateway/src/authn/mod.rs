@@ -15,6 +15,7 @@
 //! The verified client certificate of an mTLS connection is in the request context.
 
 pub mod identity;
+pub mod lambda;
 pub mod mtls;
 pub mod sigv4;
 
@@ -26,7 +27,7 @@ use crate::body::RequestBody;
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
-use crate::route::Route;
+use crate::route::Matched;
 
 /// Who may call a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub enum Authorizer {
     AwsIam,
     /// The connection's client certificate.
     Mtls(Arc<mtls::MtlsAuthorizer>),
+    /// A custom (Lambda) authorizer.
+    Lambda(Arc<lambda::LambdaAuthorizer>),
 }
 
 impl Authorizer {
@@ -50,6 +53,7 @@ impl Authorizer {
         match self {
             Authorizer::AwsIam => "aws_iam",
             Authorizer::Mtls(m) => &m.name,
+            Authorizer::Lambda(l) => &l.name,
         }
     }
 
@@ -67,6 +71,7 @@ impl Authorizer {
                         .is_some_and(|q| q.contains("X-Amz-Signature="))
             }
             Authorizer::Mtls(_) => ctx.client_cert().is_some(),
+            Authorizer::Lambda(l) => l.credentials_present(parts),
         }
     }
 }
@@ -86,9 +91,9 @@ pub async fn authenticate(
     ctx: &mut RequestContext,
     parts: &http::request::Parts,
     body: Incoming,
-    route: &Route,
+    m: &Matched<'_>,
 ) -> Result<RequestBody, GatewayError> {
-    let list = match &route.auth {
+    let list = match &m.route.auth {
         RouteAuth::Public => return Ok(RequestBody::Streaming(body)),
         RouteAuth::Require(list) => list,
     };
@@ -121,6 +126,10 @@ pub async fn authenticate(
                     message: "Forbidden".into(),
                 }),
             }
+        }
+        Some(Authorizer::Lambda(l)) => {
+            lambda::authenticate(l, cfg, ctx, parts, m).await?;
+            Ok(RequestBody::Streaming(body))
         }
         None => Err(GatewayError::Internal {
             detail: "route requires an empty authorizer list".into(),

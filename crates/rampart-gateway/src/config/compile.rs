@@ -222,9 +222,118 @@ fn compile_authorizers(
                     })),
                 );
             }
+            RawAuthorizer::Lambda(l) => {
+                if let Some(a) = compile_lambda(e, &p, name, l, base) {
+                    out.insert(name.clone(), Authorizer::Lambda(Arc::new(a)));
+                }
+            }
         }
     }
     out
+}
+
+fn compile_lambda(
+    e: &mut Errors,
+    p: &str,
+    name: &str,
+    l: &RawLambda,
+    base: &Path,
+) -> Option<crate::authn::lambda::LambdaAuthorizer> {
+    use rampart_authorizer::{Cache, Format, HttpOptions, HttpTransport, Kind};
+    let before = e.0.len();
+    let kind = match l.kind.as_str() {
+        "token" => match l.identity_source.as_slice() {
+            [one] => Kind::token(one, l.validation.as_deref())
+                .map_err(|m| e.push(format!("{p}.identity_source"), m.to_string()))
+                .ok(),
+            _ => {
+                e.push(
+                    format!("{p}.identity_source"),
+                    "a token authorizer has exactly one identity source (a header)",
+                );
+                None
+            }
+        },
+        "request" => {
+            if l.validation.is_some() {
+                e.push(format!("{p}.validation"), "only token authorizers validate");
+            }
+            Kind::request(&l.identity_source)
+                .map_err(|m| e.push(format!("{p}.identity_source"), m.to_string()))
+                .ok()
+        }
+        other => {
+            e.push(
+                format!("{p}.kind"),
+                format!("`{other}` is not `token` or `request`"),
+            );
+            None
+        }
+    };
+    let format = match l.response.as_deref() {
+        None | Some("policy") => Format::Policy,
+        Some("simple") => Format::Simple,
+        Some(other) => {
+            e.push(
+                format!("{p}.response"),
+                format!("`{other}` is not `policy` or `simple`"),
+            );
+            Format::Policy
+        }
+    };
+    // 0s is allowed here: it turns caching off.
+    let ttl = match &l.ttl {
+        None => Cache::DEFAULT_TTL,
+        Some(t) => parse_duration(t).unwrap_or_else(|m| {
+            e.push(format!("{p}.ttl"), m);
+            Cache::DEFAULT_TTL
+        }),
+    };
+    let cache = Cache::new(ttl, Cache::DEFAULT_CAPACITY)
+        .map_err(|m| e.push(format!("{p}.ttl"), m.to_string()))
+        .ok();
+    let timeout = duration(
+        e,
+        &format!("{p}.timeout"),
+        &l.timeout,
+        Duration::from_secs(10),
+    );
+    let roots =
+        l.ca.as_ref()
+            .and_then(|ca| match tls::load_certs(&resolve(base, ca)) {
+                Ok(c) => Some(c),
+                Err(m) => {
+                    e.push(format!("{p}.ca"), m);
+                    None
+                }
+            });
+    let transport = HttpTransport::new(
+        &l.url,
+        HttpOptions {
+            timeout,
+            roots,
+            ..HttpOptions::default()
+        },
+    )
+    .map_err(|m| e.push(format!("{p}.url"), m.to_string()))
+    .ok();
+    let mut context_headers = Vec::new();
+    for (h, key) in &l.context_headers {
+        if let Some(n) = header_name(e, &format!("{p}.context_headers.{h}"), h) {
+            context_headers.push((n, key.clone()));
+        }
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(crate::authn::lambda::LambdaAuthorizer {
+        name: name.to_string(),
+        kind: kind?,
+        format,
+        cache: cache?,
+        transport: Box::new(transport?),
+        context_headers,
+    })
 }
 
 /// The identity store: users and roles, their keys (decrypted with the master key), tags

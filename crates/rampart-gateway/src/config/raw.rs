@@ -25,6 +25,34 @@ pub struct RawConfig {
 pub enum RawAuthorizer {
     /// The connection's verified client certificate.
     Mtls(RawMtls),
+    /// A custom authorizer with API Gateway's Lambda authorizer contract, over HTTP.
+    Lambda(RawLambda),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLambda {
+    /// Where the authorizer event is POSTed (http:// or https://).
+    pub url: String,
+    /// `token` or `request`.
+    pub kind: String,
+    /// TOKEN: one source (`method.request.header.Authorization`); REQUEST: any number
+    /// (`method.request.header.X`, `method.request.querystring.q`, `context.x`, ...).
+    pub identity_source: Vec<String>,
+    /// TOKEN: the whole token must match this regular expression, else 401 without a call.
+    pub validation: Option<String>,
+    /// `policy` (REST: an IAM policy, default) or `simple` (HTTP API: `isAuthorized`).
+    pub response: Option<String>,
+    /// Result cache TTL (default 300s, 0s disables, at most 3600s).
+    pub ttl: Option<String>,
+    /// Default 10s.
+    pub timeout: Option<String>,
+    /// PEM CA bundle for an https:// authorizer (default: the public web roots).
+    pub ca: Option<String>,
+    /// Upstream request headers from the authorizer's answer: header name → `context`
+    /// key, or `principalId`.
+    #[serde(default)]
+    pub context_headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
