@@ -71,7 +71,13 @@ pub fn authorize(
         .arn
         .method_arn(stage, req.method.as_str(), resource_path);
     let caller = match &ctx.principal {
-        Some(p) => Caller::aws(p),
+        Some(p) if p.starts_with("arn:") => Caller::aws(p),
+        // A token subject or certificate name: not an IAM principal, named in messages.
+        Some(p) => Caller {
+            arn: p.clone(),
+            account: None,
+            kind: rampart_iam::CallerKind::Anonymous,
+        },
         None => Caller::anonymous(),
     };
     let context = request_context(cfg, ctx, req, &route, &caller);
@@ -178,6 +184,28 @@ fn request_context(
         );
         for (k, v) in &id.tags {
             c.insert(&format!("aws:PrincipalTag/{k}"), v.as_str());
+        }
+    }
+    if let Some(claims) = &ctx.jwt_claims {
+        for (k, v) in claims.as_map() {
+            let key = format!("jwt:{k}");
+            match v {
+                serde_json::Value::String(s) => c.insert(&key, s.as_str()),
+                serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                    c.insert(&key, v.to_string())
+                }
+                serde_json::Value::Array(a) => c.insert_many(
+                    &key,
+                    a.iter().filter_map(|x| match x {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                            Some(x.to_string())
+                        }
+                        _ => None,
+                    }),
+                ),
+                _ => {}
+            }
         }
     }
     if !matches!(caller.kind, rampart_iam::CallerKind::Anonymous) {

@@ -90,6 +90,8 @@ pub struct RequestContext {
     /// identity policies (an IAM user's or role's, or a Lambda authorizer's returned policy).
     pub principal: Option<String>,
     pub auth_type: rampart_iam::AuthType,
+    /// The claims of a verified JWT (`jwt:<claim>` condition keys).
+    pub jwt_claims: Option<rampart_jwt::Claims>,
     /// Headers for the upstream request set by authorizers (None: remove it).
     pub upstream_headers: Vec<(http::HeaderName, Option<http::HeaderValue>)>,
     /// The identity-store entry of an IAM caller (tags, unique id).

@@ -35,6 +35,8 @@ pub struct Route {
     pub tags: Vec<(String, String)>,
     /// Who may call it.
     pub auth: crate::authn::RouteAuth,
+    /// OAuth scopes a JWT must carry (all of them).
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,6 +388,7 @@ mod tests {
             }),
             tags: Vec::new(),
             auth: crate::authn::RouteAuth::Public,
+            scopes: Vec::new(),
         })
     }
 

@@ -538,6 +538,7 @@ impl Handler for Shared {
             auth_type: rampart_iam::AuthType::None,
             identity: None,
             upstream_headers: Vec::new(),
+            jwt_claims: None,
             identity_policies: None,
             api_key_id: None,
             labels: Vec::new(),

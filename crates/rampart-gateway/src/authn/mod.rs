@@ -15,6 +15,7 @@
 //! The verified client certificate of an mTLS connection is in the request context.
 
 pub mod identity;
+pub mod jwt;
 pub mod lambda;
 pub mod mtls;
 pub mod sigv4;
@@ -46,6 +47,8 @@ pub enum Authorizer {
     Mtls(Arc<mtls::MtlsAuthorizer>),
     /// A custom (Lambda) authorizer.
     Lambda(Arc<lambda::LambdaAuthorizer>),
+    /// OAuth 2.0 / OIDC bearer tokens.
+    Jwt(Arc<jwt::JwtAuthorizer>),
 }
 
 impl Authorizer {
@@ -54,6 +57,7 @@ impl Authorizer {
             Authorizer::AwsIam => "aws_iam",
             Authorizer::Mtls(m) => &m.name,
             Authorizer::Lambda(l) => &l.name,
+            Authorizer::Jwt(j) => &j.name,
         }
     }
 
@@ -72,6 +76,7 @@ impl Authorizer {
             }
             Authorizer::Mtls(_) => ctx.client_cert().is_some(),
             Authorizer::Lambda(l) => l.credentials_present(parts),
+            Authorizer::Jwt(j) => j.credentials_present(parts),
         }
     }
 }
@@ -126,6 +131,10 @@ pub async fn authenticate(
                     message: "Forbidden".into(),
                 }),
             }
+        }
+        Some(Authorizer::Jwt(j)) => {
+            jwt::authenticate(j, ctx, parts, &m.route.scopes).await?;
+            Ok(RequestBody::Streaming(body))
         }
         Some(Authorizer::Lambda(l)) => {
             lambda::authenticate(l, cfg, ctx, parts, m).await?;

@@ -227,9 +227,84 @@ fn compile_authorizers(
                     out.insert(name.clone(), Authorizer::Lambda(Arc::new(a)));
                 }
             }
+            RawAuthorizer::Jwt(j) => {
+                if let Some(a) = compile_jwt(e, &p, name, j, base) {
+                    out.insert(name.clone(), Authorizer::Jwt(Arc::new(a)));
+                }
+            }
         }
     }
     out
+}
+
+fn compile_jwt(
+    e: &mut Errors,
+    p: &str,
+    name: &str,
+    j: &RawJwt,
+    base: &Path,
+) -> Option<crate::authn::jwt::JwtAuthorizer> {
+    use rampart_jwt::{IssuerConfig, KeySource, TokenUse};
+    let before = e.0.len();
+    let keys = match (&j.jwks_url, &j.jwks) {
+        (Some(_), Some(_)) => {
+            e.push(p.to_string(), "set either `jwks_url` or `jwks`, not both");
+            KeySource::None
+        }
+        (Some(u), None) => KeySource::JwksUrl(u.clone()),
+        (None, Some(k)) => KeySource::Static(k.clone()),
+        (None, None) => KeySource::discovery(&j.issuer),
+    };
+    let mut cfg = IssuerConfig::new(j.issuer.clone(), keys, j.audiences.clone());
+    cfg.token_use = match j.token_use.as_deref() {
+        None => None,
+        Some("id") => Some(TokenUse::Id),
+        Some("access") => Some(TokenUse::Access),
+        Some(other) => {
+            e.push(
+                format!("{p}.token_use"),
+                format!("`{other}` is not `id` or `access`"),
+            );
+            None
+        }
+    };
+    if let Some(l) = &j.leeway {
+        match parse_duration(l) {
+            Ok(d) => cfg.leeway = d,
+            Err(m) => e.push(format!("{p}.leeway"), m),
+        }
+    }
+    cfg.hs256_secret = j.hs256_secret.as_ref().map(|s| s.as_bytes().to_vec());
+    if let Some(ca) = &j.ca {
+        match std::fs::read(resolve(base, ca)) {
+            Ok(pem) => cfg.root_certificates_pem = Some(pem),
+            Err(err) => e.push(format!("{p}.ca"), format!("cannot read {ca}: {err}")),
+        }
+    }
+    cfg.dangerous_allow_http = j.dangerous_allow_http;
+    let verifier = rampart_jwt::Verifier::new(vec![cfg])
+        .map_err(|err| e.push(p.to_string(), err.message))
+        .ok();
+    let header = header_name(
+        e,
+        &format!("{p}.header"),
+        j.header.as_deref().unwrap_or("authorization"),
+    );
+    let mut claim_headers = Vec::new();
+    for (h, claim) in &j.claim_headers {
+        if let Some(n) = header_name(e, &format!("{p}.claim_headers.{h}"), h) {
+            claim_headers.push((n, claim.clone()));
+        }
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(crate::authn::jwt::JwtAuthorizer {
+        name: name.to_string(),
+        verifier: verifier?,
+        header: header?,
+        claim_headers,
+    })
 }
 
 fn compile_lambda(
@@ -1074,6 +1149,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 authz: authz.clone(),
                 tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 auth,
+                scopes: r.scopes.clone(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}

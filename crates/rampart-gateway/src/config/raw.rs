@@ -27,6 +27,37 @@ pub enum RawAuthorizer {
     Mtls(RawMtls),
     /// A custom authorizer with API Gateway's Lambda authorizer contract, over HTTP.
     Lambda(RawLambda),
+    /// OAuth 2.0 / OIDC bearer tokens (Cognito user pools, any OIDC provider).
+    Jwt(RawJwt),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// The exact `iss` of the tokens.
+    pub issuer: String,
+    /// Where the keys come from: OIDC discovery (`{issuer}/.well-known/openid-configuration`,
+    /// the default), a JWKS URL, or a static JWKS (JSON text).
+    pub jwks_url: Option<String>,
+    pub jwks: Option<String>,
+    /// Accepted `aud` values (Cognito access tokens: `client_id`).
+    pub audiences: Vec<String>,
+    /// `id` or `access` (Cognito's `token_use`).
+    pub token_use: Option<String>,
+    /// Clock leeway for `exp` / `nbf` (default 0s).
+    pub leeway: Option<String>,
+    /// Enables HS256 for this issuer (at least 32 bytes; use `${env:...}`).
+    pub hs256_secret: Option<String>,
+    /// PEM CA bundle for the issuer's HTTPS endpoints (default: the public web roots).
+    pub ca: Option<String>,
+    /// The header carrying the token (default `Authorization`, `Bearer ` optional).
+    pub header: Option<String>,
+    /// Upstream request headers from claims: header name → claim.
+    #[serde(default)]
+    pub claim_headers: BTreeMap<String, String>,
+    /// Fetch keys over plain HTTP from a loopback address (tests only).
+    #[serde(default)]
+    pub dangerous_allow_http: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,6 +328,9 @@ pub struct RawRoute {
     pub public: Option<bool>,
     /// One of these must accept the request.
     pub authorizers: Option<Vec<String>>,
+    /// OAuth scopes a JWT must carry (all of them) for this route.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
