@@ -91,7 +91,7 @@ pub struct RequestContext {
     pub principal: Option<String>,
     pub auth_type: rampart_iam::AuthType,
     /// The claims of a verified JWT (`jwt:<claim>` condition keys).
-    pub jwt_claims: Option<rampart_jwt::Claims>,
+    pub jwt_claims: Option<Arc<rampart_jwt::Claims>>,
     /// Headers for the upstream request set by authorizers (None: remove it).
     pub upstream_headers: Vec<(http::HeaderName, Option<http::HeaderValue>)>,
     /// The identity-store entry of an IAM caller (tags, unique id).

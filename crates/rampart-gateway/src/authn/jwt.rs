@@ -8,7 +8,12 @@
 //! `AUTHORIZER_FAILURE`, never an allow. The claims become `jwt:<claim>` condition keys
 //! for policies, and can be sent upstream as configured headers.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use rampart_jwt::{Claims, JwtError, Verifier};
+use sha2::Digest;
 
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
@@ -20,6 +25,57 @@ pub struct JwtAuthorizer {
     pub header: http::HeaderName,
     /// Upstream header ← claim.
     pub claim_headers: Vec<(http::HeaderName, String)>,
+    /// Tokens verified recently.
+    pub cache: TokenCache,
+}
+
+/// Verified tokens (by SHA-256) and their claims, kept until the token expires but at
+/// most [`TokenCache::MAX_AGE`] (so a key the issuer withdraws stops being trusted soon),
+/// at most [`TokenCache::CAPACITY`] entries. Verifying a signature costs tens of
+/// microseconds (RS256 ~29 us, ES256 ~69 us here); clients reuse a token for many calls.
+#[derive(Default)]
+pub struct TokenCache {
+    map: Mutex<Entries>,
+}
+
+/// Token hash → claims and the instant they stop being trusted.
+type Entries = HashMap<[u8; 32], (Arc<Claims>, Instant)>;
+
+impl TokenCache {
+    pub const MAX_AGE: Duration = Duration::from_secs(300);
+    pub const CAPACITY: usize = 10_000;
+
+    fn key(token: &str) -> [u8; 32] {
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    pub fn get(&self, token: &str, now: Instant) -> Option<Arc<Claims>> {
+        let map = self.map.lock().ok()?;
+        match map.get(&Self::key(token)) {
+            Some((c, until)) if now < *until => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// Remember a verified token until its `exp` (seconds since the epoch), at most
+    /// `MAX_AGE`.
+    pub fn insert(&self, token: &str, claims: Arc<Claims>, now: Instant, wall: SystemTime) {
+        let Some(exp) = claims.exp() else { return };
+        let wall_secs = wall
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let left = Duration::from_secs(exp.saturating_sub(wall_secs).max(0) as u64);
+        let until = now + left.min(Self::MAX_AGE);
+        let Ok(mut map) = self.map.lock() else { return };
+        if map.len() >= Self::CAPACITY {
+            map.retain(|_, (_, u)| *u > now);
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(Self::key(token), (claims, until));
+    }
 }
 
 impl std::fmt::Debug for JwtAuthorizer {
@@ -57,14 +113,22 @@ pub async fn authenticate(
         Some(_) => return Err(unauthorized("not a bearer token".into())),
         None => text.trim(),
     };
-    let claims = match a.verifier.verify(token).await {
-        Ok(c) => c,
-        Err(JwtError::KeysUnavailable) => {
-            return Err(GatewayError::AuthorizerFailure {
-                detail: format!("authorizer {}: the issuer's keys are unavailable", a.name),
-            })
-        }
-        Err(e) => return Err(unauthorized(e.to_string())),
+    let now = Instant::now();
+    let claims = match a.cache.get(token, now) {
+        Some(c) => c,
+        None => match a.verifier.verify(token).await {
+            Ok(c) => {
+                let c = Arc::new(c);
+                a.cache.insert(token, c.clone(), now, SystemTime::now());
+                c
+            }
+            Err(JwtError::KeysUnavailable) => {
+                return Err(GatewayError::AuthorizerFailure {
+                    detail: format!("authorizer {}: the issuer's keys are unavailable", a.name),
+                })
+            }
+            Err(e) => return Err(unauthorized(e.to_string())),
+        },
     };
     if !rampart_jwt::has_scopes(&claims, scopes) {
         return Err(GatewayError::AccessDenied {
@@ -95,4 +159,44 @@ fn claim_text(claims: &Claims, name: &str) -> Option<String> {
             .join(" "),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Arc<Claims> {
+        let mut m = serde_json::Map::new();
+        m.insert("exp".into(), exp.into());
+        Arc::new(Claims::new(m))
+    }
+
+    #[test]
+    fn token_cache_expiry_and_bounds() {
+        let c = TokenCache::default();
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Expires in 60 s: kept 60 s.
+        c.insert("a", claims(1_000_060), t0, wall);
+        assert!(c.get("a", t0 + Duration::from_secs(59)).is_some());
+        assert!(c.get("a", t0 + Duration::from_secs(60)).is_none());
+        assert!(c.get("b", t0).is_none(), "another token");
+        // Expires in a day: kept at most MAX_AGE.
+        c.insert("long", claims(1_086_400), t0, wall);
+        assert!(c
+            .get("long", t0 + TokenCache::MAX_AGE - Duration::from_secs(1))
+            .is_some());
+        assert!(c.get("long", t0 + TokenCache::MAX_AGE).is_none());
+        // Already expired, or no exp: not kept.
+        c.insert("old", claims(999_000), t0, wall);
+        assert!(c.get("old", t0).is_none());
+        c.insert("noexp", Arc::new(Claims::default()), t0, wall);
+        assert!(c.get("noexp", t0).is_none());
+        // Bounded.
+        for i in 0..TokenCache::CAPACITY + 10 {
+            c.insert(&format!("t{i}"), claims(1_000_060), t0, wall);
+        }
+        assert!(c.map.lock().unwrap().len() <= TokenCache::CAPACITY);
+    }
 }

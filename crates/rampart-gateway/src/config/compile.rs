@@ -304,6 +304,7 @@ fn compile_jwt(
         verifier: verifier?,
         header: header?,
         claim_headers,
+        cache: Default::default(),
     })
 }
 
