@@ -41,6 +41,8 @@ pub struct Shared {
     ready: AtomicBool,
     source: Option<PathBuf>,
     reload_lock: tokio::sync::Mutex<()>,
+    /// Temporary credentials outlive configuration reloads.
+    temporary: Arc<crate::authn::identity::TemporaryStore>,
 }
 
 /// Why the gateway could not start.
@@ -166,9 +168,11 @@ impl Gateway {
         };
         let admin = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
         let connections = Arc::new(Semaphore::new(cfg.limits.max_connections));
+        let temporary = cfg.temporary.clone();
         let shared = Arc::new(Shared {
             tls: tls_slots.clone(),
             listener_specs: cfg.listeners.clone(),
+            temporary,
             current: ArcSwap::from_pointee(Runtime { cfg, log }),
             metrics: Metrics::new(),
             ready: AtomicBool::new(false),
@@ -229,6 +233,23 @@ impl Gateway {
             .iter()
             .find(|l| l.name == name)
             .map(|l| l.addr)
+    }
+
+    /// Issue temporary credentials for a role of the identity store (what functions will
+    /// receive): a new `ASIA...` key, its secret and a session token, valid for `ttl`.
+    pub fn issue_temporary_credentials(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        ttl: std::time::Duration,
+    ) -> Result<crate::authn::identity::TemporaryCredentials, String> {
+        let rt = self.shared.current.load();
+        let role = rt
+            .cfg
+            .identities
+            .by_arn(role_arn)
+            .ok_or_else(|| format!("no role {role_arn}"))?;
+        self.shared.temporary.issue(role, session_name, ttl)
     }
 
     /// Reload from the source file. On error the old configuration stays.
@@ -383,7 +404,8 @@ impl Shared {
         result
     }
 
-    fn install(&self, cfg: Compiled) -> Result<(), ConfigErrors> {
+    fn install(&self, mut cfg: Compiled) -> Result<(), ConfigErrors> {
+        cfg.temporary = self.temporary.clone();
         let same = |a: &ListenerSpec, b: &ListenerSpec| {
             a.name == b.name
                 && a.bind == b.bind

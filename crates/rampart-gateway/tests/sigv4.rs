@@ -55,6 +55,10 @@ async fn setup() -> Setup {
         - {{Version: "2012-10-17", Statement: [{{Effect: Allow, Action: "execute-api:*", Resource: "*"}}]}}
     - name: off
       access_keys: [{{id: {OFF_KEY}, secret: "{off}", enabled: false}}]
+  roles:
+    - name: deployer
+      policies:
+        - {{Version: "2012-10-17", Statement: [{{Effect: Allow, Action: execute-api:Invoke, Resource: "arn:aws:execute-api:*:*:pets/*/GET/*"}}]}}
 apis:
   - name: pets
     stages: [prod]
@@ -100,6 +104,7 @@ struct ToSign {
     presign: Option<u64>,
     timestamp: Option<String>,
     headers: Vec<(&'static str, &'static str)>,
+    token: Option<String>,
 }
 
 fn req(method: &'static str, target: &str, key: (&'static str, &'static str)) -> ToSign {
@@ -112,6 +117,7 @@ fn req(method: &'static str, target: &str, key: (&'static str, &'static str)) ->
         presign: None,
         timestamp: None,
         headers: Vec::new(),
+        token: None,
     }
 }
 
@@ -131,6 +137,7 @@ fn botocore_sign(addr: SocketAddr, reqs: &[ToSign]) -> Vec<Vec<u8>> {
                 "service": "execute-api",
                 "presign": r.presign,
                 "timestamp": r.timestamp,
+                "token": r.token,
             })
         })
         .collect();
@@ -470,4 +477,93 @@ fn identity_store_configuration_errors() {
             .any(|m| m.starts_with("identities.users[0].policies[0].Statement[0].Principal:")),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn temporary_credentials_with_session_tokens() {
+    let s = setup().await;
+    let role = "arn:aws:iam::000000000000:role/deployer";
+    let creds =
+        s.gw.gw
+            .issue_temporary_credentials(role, "ci-run-7", std::time::Duration::from_secs(60))
+            .unwrap();
+    assert!(creds.access_key_id.starts_with("ASIA"));
+    let short =
+        s.gw.gw
+            .issue_temporary_credentials(role, "short", std::time::Duration::from_secs(1))
+            .unwrap();
+    // Not a role, unknown role, bad session name.
+    assert!(s
+        .gw
+        .gw
+        .issue_temporary_credentials(
+            "arn:aws:iam::000000000000:user/alice",
+            "x",
+            std::time::Duration::from_secs(60)
+        )
+        .is_err());
+    assert!(s
+        .gw
+        .gw
+        .issue_temporary_credentials(
+            "arn:aws:iam::000000000000:role/nope",
+            "x",
+            std::time::Duration::from_secs(60)
+        )
+        .is_err());
+    assert!(s
+        .gw
+        .gw
+        .issue_temporary_credentials(role, "bad name!", std::time::Duration::from_secs(60))
+        .is_err());
+    // The credentials live as long as the strings here; the test leaks them for 'static.
+    let id: &'static str = Box::leak(creds.access_key_id.clone().into_boxed_str());
+    let secret: &'static str = Box::leak(creds.secret_access_key.clone().into_boxed_str());
+    let sid: &'static str = Box::leak(short.access_key_id.clone().into_boxed_str());
+    let ssecret: &'static str = Box::leak(short.secret_access_key.clone().into_boxed_str());
+    let mut good = req("GET", "/prod/pets/cat", (id, secret));
+    good.token = Some(creds.session_token.clone());
+    let mut del = req("DELETE", "/prod/pets/cat", (id, secret));
+    del.token = Some(creds.session_token.clone());
+    let no_token = req("GET", "/prod/pets/cat", (id, secret));
+    let mut wrong = req("GET", "/prod/pets/cat", (id, secret));
+    wrong.token = Some(short.session_token.clone());
+    let mut expiring = req("GET", "/prod/pets/cat", (sid, ssecret));
+    expiring.token = Some(short.session_token.clone());
+    let signed = botocore_sign(s.addr, &[good, del, no_token, wrong, expiring]);
+    // Signed with the session token: the role's policy applies (GET yes, DELETE no).
+    let r = raw(s.addr, &signed[0]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = raw(s.addr, &signed[1]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.json()["message"],
+        "User: arn:aws:sts::000000000000:assumed-role/deployer/ci-run-7 is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:pets/prod/DELETE/pets/cat"
+    );
+    // Without the token, or with another credential's token: invalid.
+    for i in [2, 3] {
+        let r = raw(s.addr, &signed[i]).await;
+        assert_eq!(r.status, 403, "case {i}");
+        assert_eq!(
+            r.json()["message"],
+            "The security token included in the request is invalid.",
+            "case {i}"
+        );
+    }
+    // Expired.
+    assert_eq!(raw(s.addr, &signed[4]).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = raw(s.addr, &signed[4]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.json()["message"],
+        "The security token included in the request is expired"
+    );
+    let log = s.gw.access_log(6).await;
+    assert_eq!(
+        log[0]["principal"],
+        "arn:aws:sts::000000000000:assumed-role/deployer/ci-run-7"
+    );
+    let text = std::fs::read_to_string(s.gw.access_log_path()).unwrap();
+    assert!(!text.contains(&creds.session_token) && !text.contains(&creds.secret_access_key));
 }

@@ -201,6 +201,128 @@ impl IdentityStore {
     }
 }
 
+/// Temporary credentials handed to a caller (a function, later): shown once.
+#[derive(Clone)]
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: std::time::SystemTime,
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    pub assumed_role_arn: String,
+}
+
+impl std::fmt::Debug for TemporaryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemporaryCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("assumed_role_arn", &self.assumed_role_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One issued temporary credential, as the gateway keeps it: the secret (SigV4 needs
+/// it) and only a hash of the session token.
+pub struct Temporary {
+    pub role_arn: String,
+    pub assumed_role_arn: String,
+    pub secret: Secret,
+    token_sha256: [u8; 32],
+    pub expires: std::time::SystemTime,
+}
+
+impl Temporary {
+    /// Does `token` match, compared in constant time (over fixed-size digests)?
+    pub fn token_matches(&self, token: &str) -> bool {
+        use sha2::Digest;
+        let d: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        d.iter()
+            .zip(self.token_sha256.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+/// Temporary credentials by access key id. It lives as long as the process (a
+/// configuration reload keeps it); the role's policies are looked up in the configuration
+/// in force at each request, so a role removed by a reload stops working at once.
+#[derive(Default)]
+pub struct TemporaryStore {
+    map: std::sync::Mutex<HashMap<String, Arc<Temporary>>>,
+}
+
+impl std::fmt::Debug for TemporaryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TemporaryStore")
+    }
+}
+
+impl TemporaryStore {
+    /// Maximum lifetime of temporary credentials (as STS's role-chaining limit).
+    pub const MAX_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+    pub fn issue(
+        &self,
+        role: &Identity,
+        session_name: &str,
+        ttl: std::time::Duration,
+    ) -> Result<TemporaryCredentials, String> {
+        if role.kind != Kind::Role {
+            return Err(format!("{} is not a role", role.arn));
+        }
+        if session_name.is_empty()
+            || session_name.len() > 64
+            || !session_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"=,.@-_".contains(&b))
+        {
+            return Err("a session name is 1 to 64 of [A-Za-z0-9=,.@_-]".into());
+        }
+        if ttl.is_zero() || ttl > Self::MAX_TTL {
+            return Err("the lifetime must be between 1 s and 12 h".into());
+        }
+        let (id, secret) = generate_access_key()?;
+        let id = format!("ASIA{}", &id[4..]);
+        let mut t = [0u8; 48];
+        SystemRandom::new()
+            .fill(&mut t)
+            .map_err(|_| "no system randomness".to_string())?;
+        let token = base64::engine::general_purpose::STANDARD.encode(t);
+        use sha2::Digest;
+        let now = std::time::SystemTime::now();
+        let assumed_role_arn = format!(
+            "arn:{}:sts::{}:assumed-role/{}/{session_name}",
+            role.arn.split(':').nth(1).unwrap_or("aws"),
+            role.account,
+            role.name
+        );
+        let entry = Temporary {
+            role_arn: role.arn.clone(),
+            assumed_role_arn: assumed_role_arn.clone(),
+            secret: Secret(secret.as_bytes().to_vec()),
+            token_sha256: sha2::Sha256::digest(token.as_bytes()).into(),
+            expires: now + ttl,
+        };
+        let mut map = self
+            .map
+            .lock()
+            .map_err(|_| "store unavailable".to_string())?;
+        map.retain(|_, v| v.expires > now);
+        map.insert(id.clone(), Arc::new(entry));
+        Ok(TemporaryCredentials {
+            access_key_id: id,
+            secret_access_key: secret,
+            session_token: token,
+            expiration: now + ttl,
+            assumed_role_arn,
+        })
+    }
+
+    pub fn lookup(&self, access_key_id: &str) -> Option<Arc<Temporary>> {
+        self.map.lock().ok()?.get(access_key_id).cloned()
+    }
+}
+
 /// A stable unique id for `aws:userid`, derived from the ARN.
 pub fn unique_id(kind: Kind, arn: &str) -> String {
     use sha2::Digest;

@@ -6,7 +6,6 @@
 //! minutes of clock skew, signatures compared in constant time. Clients get API Gateway's
 //! messages and never the expected signature; the reason goes to the log.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
@@ -48,23 +47,55 @@ pub async fn authenticate(
         SigError::Missing => GatewayError::MissingAuthenticationToken,
         other => invalid(None, format!("{other}")),
     })?;
-    let Some(key) = cfg.identities.lookup(auth.access_key_id()) else {
-        return Err(invalid(
-            Some("The security token included in the request is invalid.".into()),
-            format!("unknown or disabled access key {}", auth.access_key_id()),
-        ));
-    };
-    if auth.session_token().is_some() {
-        // Temporary credentials have their own access key ids; a long-term key with a
-        // session token is not a valid pair.
-        return Err(invalid(
+    let invalid_token = || {
+        invalid(
             Some("The security token included in the request is invalid.".into()),
             format!(
-                "session token sent with long-term key {}",
+                "unknown, disabled or mismatched credentials {}",
                 auth.access_key_id()
             ),
-        ));
-    }
+        )
+    };
+    // Long-term keys of the identity store, or temporary credentials (with their token).
+    let (secret, identity, principal, signing_cache) =
+        match cfg.identities.lookup(auth.access_key_id()) {
+            Some(key) => {
+                if auth.session_token().is_some() {
+                    // A long-term key with a session token is not a valid pair.
+                    return Err(invalid_token());
+                }
+                (
+                    key.secret.expose().to_vec(),
+                    key.identity.clone(),
+                    key.identity.arn.clone(),
+                    Some(&key.signing),
+                )
+            }
+            None => {
+                let Some(t) = cfg.temporary.lookup(auth.access_key_id()) else {
+                    return Err(invalid_token());
+                };
+                match auth.session_token() {
+                    Some(token) if t.token_matches(token) => {}
+                    _ => return Err(invalid_token()),
+                }
+                if SystemTime::now() >= t.expires {
+                    return Err(GatewayError::ExpiredToken {
+                        detail: format!("temporary credentials {} expired", auth.access_key_id()),
+                    });
+                }
+                // The role as the configuration in force defines it.
+                let Some(role) = cfg.identities.by_arn(&t.role_arn) else {
+                    return Err(invalid_token());
+                };
+                (
+                    t.secret.expose().to_vec(),
+                    role.clone(),
+                    t.assumed_role_arn.clone(),
+                    None,
+                )
+            }
+        };
     let opts = Options {
         service: "execute-api".into(),
         regions: vec![cfg.aws_region.clone()],
@@ -83,19 +114,18 @@ pub async fn authenticate(
         })?;
     incoming.payload_sha256 = Some(rampart_sigv4::sha256(&bytes));
     let now = SystemTime::now();
-    // The derived key of this access key's current scope, kept once a request verified.
+    // The derived key of a long-term key's current scope, kept once a request verified.
     let scope = auth.credential_scope();
-    let cached = key
-        .signing
-        .lock()
-        .ok()
-        .and_then(|g| g.as_ref().filter(|k| k.scope() == scope).cloned());
+    let cached = signing_cache.and_then(|m| {
+        m.lock()
+            .ok()
+            .and_then(|g| g.as_ref().filter(|k| k.scope() == scope).cloned())
+    });
     let fresh = cached.is_none();
-    let signing =
-        cached.unwrap_or_else(|| rampart_sigv4::SigningKey::derive(key.secret.expose(), &auth));
+    let signing = cached.unwrap_or_else(|| rampart_sigv4::SigningKey::derive(&secret, &auth));
     let result = rampart_sigv4::verify_with_key(&incoming, &auth, &signing, now, &opts);
     if result.is_ok() && fresh {
-        if let Ok(mut g) = key.signing.lock() {
+        if let Some(Ok(mut g)) = signing_cache.map(|m| m.lock()) {
             *g = Some(signing);
         }
     }
@@ -132,12 +162,11 @@ pub async fn authenticate(
             ),
         ));
     }
-    let id = &key.identity;
-    tracing::debug!(request_id = %ctx.request_id, principal = %id.arn, form = ?auth.form(), "SigV4 verified");
-    ctx.principal = Some(id.arn.clone());
-    ctx.identity = Some(Arc::clone(id));
+    tracing::debug!(request_id = %ctx.request_id, principal = %principal, form = ?auth.form(), "SigV4 verified");
+    ctx.principal = Some(principal);
+    ctx.identity_policies = identity.policies.clone();
+    ctx.identity = Some(identity);
     ctx.auth_type = rampart_iam::AuthType::Iam;
-    ctx.identity_policies = id.policies.clone();
     Ok(RequestBody::Buffered(bytes))
 }
 

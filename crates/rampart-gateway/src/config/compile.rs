@@ -1245,6 +1245,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         strip_response_headers,
         router,
         aws_region: aws.region.clone(),
+        temporary: Default::default(),
         identities,
     })
 }

@@ -40,6 +40,8 @@ pub struct Compiled {
     pub router: Router,
     /// The region SigV4 credentials must be scoped to (`server.aws.region`).
     pub aws_region: String,
+    /// Temporary credentials (shared by every configuration of a running gateway).
+    pub temporary: std::sync::Arc<crate::authn::identity::TemporaryStore>,
     /// IAM users and roles for SigV4.
     pub identities: std::sync::Arc<crate::authn::identity::IdentityStore>,
 }
