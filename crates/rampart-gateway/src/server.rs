@@ -168,6 +168,9 @@ impl Gateway {
         };
         let admin = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
         let connections = Arc::new(Semaphore::new(cfg.limits.max_connections));
+        for w in &cfg.warnings {
+            tracing::warn!(warning = %w, "configuration");
+        }
         let temporary = cfg.temporary.clone();
         let shared = Arc::new(Shared {
             tls: tls_slots.clone(),
@@ -406,6 +409,9 @@ impl Shared {
 
     fn install(&self, mut cfg: Compiled) -> Result<(), ConfigErrors> {
         cfg.temporary = self.temporary.clone();
+        for w in &cfg.warnings {
+            tracing::warn!(warning = %w, "configuration");
+        }
         let same = |a: &ListenerSpec, b: &ListenerSpec| {
             a.name == b.name
                 && a.bind == b.bind

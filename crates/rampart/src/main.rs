@@ -53,7 +53,10 @@ fn main() -> ExitCode {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Secret { command } => secret_cmd::run(command),
         Command::Validate { file } => match config::load_file(&file) {
-            Ok(_) => {
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    eprintln!("warning: {w}");
+                }
                 println!("{}: OK", file.display());
                 ExitCode::SUCCESS
             }

@@ -1135,3 +1135,43 @@ fn secret_commands_make_a_working_identity_store() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot decrypt"));
 }
+
+#[test]
+fn validate_prints_policy_warnings_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "server:
+  listeners:
+    - {name: main, bind: 127.0.0.1:0}
+apis:
+  - name: a
+    stages: [prod]
+    public: true
+    resource_policy:
+      Version: '2012-10-17'
+      Statement:
+        - Effect: Allow
+          Principal: '*'
+          NotAction: 's3:*'
+          Resource: '*'
+    routes:
+      - {method: GET, path: /x, integration: {type: mock}}
+";
+    let path = dir.path().join("w.yaml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "warnings do not fail validation");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (l, c) = locate(text, "NotAction:");
+    assert!(
+        stderr.contains(&format!(
+            "warning: {}:{l}:{c}: apis[0].resource_policy.Statement[0].NotAction: Allow with NotAction",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[resource-wildcard]"), "{stderr}");
+}

@@ -41,9 +41,15 @@ impl RequestIdPolicy {
 
 /// Errors found while compiling, each with the path of its field.
 #[derive(Debug, Default)]
-pub struct Errors(pub Vec<(String, String)>);
+pub struct Errors(pub Vec<(String, String)>, pub Vec<(String, String)>);
 
 impl Errors {
+    /// A finding that does not stop the configuration (a lint); `rampart validate` prints
+    /// it and `serve` logs it.
+    fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.1.push((path.into(), msg.into()));
+    }
+
     fn push(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.0.push((path.into(), msg.into()));
     }
@@ -133,7 +139,10 @@ fn compile_route_auth(
         match n.as_str() {
             "aws_iam" => {
                 if identities.is_empty() {
-                    tracing::warn!(route = rp, "aws_iam route, but no identities have access keys: every request will be refused");
+                    e.warn(
+                        path.clone(),
+                        "aws_iam route, but no identity has an access key: every request will be refused",
+                    );
                 }
                 list.push(Authorizer::AwsIam)
             }
@@ -521,7 +530,10 @@ fn compile_identities(
                 match rampart_iam::parse_value(&dp, &doc, &rampart_iam::ParseOptions::identity()) {
                     Ok(pol) => {
                         for w in &pol.warnings {
-                            tracing::warn!(path = %format!("{dp}.{}", w.path), code = w.code, "identity policy: {}", w.message);
+                            e.warn(
+                                format!("{dp}.{}", w.path),
+                                format!("{} [{}]", w.message, w.code),
+                            );
                         }
                         policies.push(pol);
                     }
@@ -659,7 +671,7 @@ fn compile_api_policy(
         match rampart_iam::parse_value(&path, &v, &opts) {
             Ok(p) => {
                 for w in &p.warnings {
-                    tracing::warn!(path = %join(w), code = w.code, "resource policy: {}", w.message);
+                    e.warn(join(w), format!("{} [{}]", w.message, w.code));
                 }
                 Some(rampart_iam::PolicySet::new(vec![p]))
             }
@@ -1232,6 +1244,16 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
     if !e.0.is_empty() {
         return Err(e);
     }
+    let warnings = std::mem::take(&mut e.1)
+        .into_iter()
+        .map(|(path, message)| super::ConfigError {
+            file: String::new(),
+            line: 0,
+            col: 0,
+            path,
+            message,
+        })
+        .collect();
     Ok(Compiled {
         listeners,
         tls_configs,
@@ -1247,6 +1269,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         aws_region: aws.region.clone(),
         temporary: Default::default(),
         identities,
+        warnings,
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Compiled {
     pub aws_region: String,
     /// Temporary credentials (shared by every configuration of a running gateway).
     pub temporary: std::sync::Arc<crate::authn::identity::TemporaryStore>,
+    /// Findings that do not stop the configuration (policy warnings, lints), with
+    /// positions: `rampart validate` prints them, `serve` logs them.
+    pub warnings: Vec<ConfigError>,
     /// IAM users and roles for SigV4.
     pub identities: std::sync::Arc<crate::authn::identity::IdentityStore>,
 }
@@ -166,7 +169,15 @@ pub fn load_str(
     // other errors. A value whose variable is unset is still the `${env:...}` text, so
     // errors at those paths are left out.
     match compile::compile(&raw, base) {
-        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(mut c) if errors.is_empty() => {
+            for w in &mut c.warnings {
+                let pos = positions.find(&w.path);
+                w.file = file.to_string();
+                w.line = pos.line;
+                w.col = pos.col;
+            }
+            Ok(c)
+        }
         Ok(_) => Err(ConfigErrors(errors)),
         Err(es) => {
             let env_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
