@@ -109,6 +109,7 @@ apis:
       - {{method: GET, path: /admin, integration: {{type: mock, body: admin}}}}
       - {{method: GET, path: /fetched, authorizers: [fetched], integration: {{type: mock, body: fetched}}}}
       - {{method: GET, path: /down, authorizers: [down], integration: {{type: mock, body: down}}}}
+      - {{method: GET, path: /either, authorizers: [pool, aws_iam], integration: {{type: mock, body: either}}}}
 "#,
         server = server_section(""),
     );
@@ -203,6 +204,31 @@ async fn claims_in_resource_policies_fetched_keys_and_outages() {
     assert_eq!(
         with(&g, "GET", "/prod/fetched", Some(&admin)).await.text(),
         "fetched"
+    );
+    // A route that takes a JWT or a SigV4 signature: each goes to its authorizer.
+    assert_eq!(
+        with(&g, "GET", "/prod/either", Some(&admin)).await.text(),
+        "either"
+    );
+    let sig = "AWS4-HMAC-SHA256 Credential=AKIANOBODY000000001/20261121/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+    let r = request(
+        g.addr("main"),
+        "GET",
+        "/prod/either",
+        &[("authorization", sig), ("x-amz-date", "20261121T000000Z")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "The security token included in the request is invalid."
+    );
+    let r = with(&g, "GET", "/prod/either", None).await;
+    assert_eq!(
+        (r.status, r.json()["message"].as_str()),
+        (401, Some("Unauthorized")),
+        "the first authorizer's answer"
     );
     // Keys never obtained: 500, never an allow.
     let r = with(&g, "GET", "/prod/down", Some(&admin)).await;

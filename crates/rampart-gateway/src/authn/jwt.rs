@@ -87,8 +87,13 @@ impl std::fmt::Debug for JwtAuthorizer {
 }
 
 impl JwtAuthorizer {
+    /// A token in the header (and not a SigV4 `Authorization`, which another authorizer
+    /// of the same route may be waiting for).
     pub fn credentials_present(&self, parts: &http::request::Parts) -> bool {
-        parts.headers.contains_key(&self.header)
+        parts
+            .headers
+            .get(&self.header)
+            .is_some_and(|v| !v.as_bytes().starts_with(b"AWS4-"))
     }
 }
 
