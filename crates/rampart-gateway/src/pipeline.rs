@@ -187,7 +187,7 @@ async fn routed(
     }
     let proof =
         authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
-    throttle::admit(ctx).map_err(|e| (Stage::Throttle, e))?;
+    throttle::admit(cfg, ctx).map_err(|e| (Stage::Throttle, e))?;
     validate::check(ctx, &parts).map_err(|e| (Stage::Validate, e))?;
     // 8. Integrate.
     integrate(proof, cfg, ctx, parts, body, &m).await

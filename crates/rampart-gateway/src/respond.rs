@@ -29,6 +29,7 @@ pub enum ResponseType {
     ExpiredToken,
     Unauthorized,
     AuthorizerFailure,
+    Throttled,
     IntegrationFailure,
     IntegrationTimeout,
     ApiConfigurationError,
@@ -37,7 +38,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 17] = [
+    pub const ALL: [ResponseType; 18] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -50,6 +51,7 @@ impl ResponseType {
         Self::ExpiredToken,
         Self::Unauthorized,
         Self::AuthorizerFailure,
+        Self::Throttled,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
         Self::ApiConfigurationError,
@@ -71,6 +73,7 @@ impl ResponseType {
             Self::ExpiredToken => "EXPIRED_TOKEN",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AuthorizerFailure => "AUTHORIZER_FAILURE",
+            Self::Throttled => "THROTTLED",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
@@ -97,6 +100,7 @@ impl ResponseType {
             | Self::ExpiredToken => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +124,7 @@ impl ResponseType {
             Self::Unauthorized => "Unauthorized",
             // API Gateway answers `{"message": null}`; see GatewayResponse::new.
             Self::AuthorizerFailure => "",
+            Self::Throttled => "Too Many Requests",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
             Self::ApiConfigurationError => "Internal server error",
@@ -176,6 +181,12 @@ pub enum GatewayError {
     AuthorizerFailure {
         detail: String,
     },
+    /// Over a rate limit: 429 with `Retry-After` and the `RateLimit` headers.
+    Throttled {
+        retry_after_secs: u64,
+        policy: String,
+        state: String,
+    },
     Internal {
         detail: String,
     },
@@ -197,6 +208,7 @@ impl GatewayError {
             Self::ExpiredToken { .. } => ResponseType::ExpiredToken,
             Self::Unauthorized { .. } => ResponseType::Unauthorized,
             Self::AuthorizerFailure { .. } => ResponseType::AuthorizerFailure,
+            Self::Throttled { .. } => ResponseType::Throttled,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
         }
     }
@@ -242,6 +254,7 @@ impl fmt::Display for GatewayError {
             Self::ExpiredToken { detail } => write!(f, "expired: {detail}"),
             Self::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
             Self::AuthorizerFailure { detail } => write!(f, "authorizer failure: {detail}"),
+            Self::Throttled { policy, .. } => write!(f, "throttled by {policy}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }
@@ -374,6 +387,22 @@ impl GatewayResponses {
         if let GatewayError::MethodNotAllowed { allow } = err {
             if let Ok(v) = HeaderValue::from_str(allow) {
                 h.insert(http::header::ALLOW, v);
+            }
+        }
+        if let GatewayError::Throttled {
+            retry_after_secs,
+            policy,
+            state,
+        } = err
+        {
+            h.insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(*retry_after_secs),
+            );
+            for (name, v) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    h.insert(HeaderName::from_static(name), v);
+                }
             }
         }
         if let Ok(v) = HeaderValue::from_str(request_id) {

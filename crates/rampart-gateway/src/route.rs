@@ -37,6 +37,10 @@ pub struct Route {
     pub auth: crate::authn::RouteAuth,
     /// OAuth scopes a JWT must carry (all of them).
     pub scopes: Vec<String>,
+    /// This route's own rate limit per stage, replacing its API's.
+    pub throttle: Option<crate::throttle::PerStage>,
+    /// Its API's rate limit per stage.
+    pub api_throttle: Option<std::sync::Arc<crate::throttle::PerStage>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,6 +393,8 @@ mod tests {
             tags: Vec::new(),
             auth: crate::authn::RouteAuth::Public,
             scopes: Vec::new(),
+            throttle: None,
+            api_throttle: None,
         })
     }
 

@@ -496,7 +496,7 @@ fn validate_reports_every_unknown_field() {
     assert_errors(
         &out,
         &[
-            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`"),
+            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`"),
             format!("{f}:{l1}:{c1}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
@@ -534,7 +534,7 @@ fn validate_reports_a_misspelt_required_key_and_later_unknown_fields() {
     assert_errors(
         &out,
         &[
-            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`"),
+            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`"),
             format!("{f}:{l3}:{c3}: apis[0].routes[0]: missing field `integration`"),
             format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],

@@ -55,6 +55,12 @@ impl Errors {
     }
 }
 
+fn rate_limit(e: &mut Errors, path: &str, t: RawThrottle) -> Option<rampart_limiter::RateLimit> {
+    rampart_limiter::RateLimit::new(t.rate, t.burst)
+        .map_err(|m| e.push(path, m.to_string()))
+        .ok()
+}
+
 /// Partition, region and account of the `execute-api` ARNs.
 struct Aws {
     partition: String,
@@ -1062,6 +1068,10 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         .collect();
 
     let aws = compile_aws(&mut e, &s.aws);
+    let throttle = s
+        .throttle
+        .and_then(|t| rate_limit(&mut e, "server.throttle", t))
+        .map(|l| crate::throttle::Bucket::new("gateway", l));
     let identities = compile_identities(&mut e, raw.identities.as_ref(), &aws, base);
     let named_authorizers = compile_authorizers(&mut e, &raw.authorizers, base);
 
@@ -1102,6 +1112,15 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 .collect(),
         };
         let authz = Arc::new(compile_api_policy(&mut e, &ap, api, &aws, base));
+        let stage_keys: Vec<Option<String>> = if api.stages.is_empty() {
+            vec![None]
+        } else {
+            api.stages.iter().cloned().map(Some).collect()
+        };
+        let api_throttle = api
+            .throttle
+            .and_then(|t| rate_limit(&mut e, &format!("{ap}.throttle"), t))
+            .map(|l| Arc::new(crate::throttle::PerStage::new("api", l, &stage_keys)));
         if api.public == Some(true) && api.authorizers.is_some() {
             e.push(
                 ap.clone(),
@@ -1163,6 +1182,11 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 tags: r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 auth,
                 scopes: r.scopes.clone(),
+                throttle: r
+                    .throttle
+                    .and_then(|t| rate_limit(&mut e, &format!("{rp}.throttle"), t))
+                    .map(|l| crate::throttle::PerStage::new("route", l, &stage_keys)),
+                api_throttle: api_throttle.clone(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}
@@ -1270,6 +1294,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         temporary: Default::default(),
         identities,
         warnings,
+        throttle,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct Compiled {
     pub router: Router,
     /// The region SigV4 credentials must be scoped to (`server.aws.region`).
     pub aws_region: String,
+    /// The gateway-wide rate limit.
+    pub throttle: Option<crate::throttle::Bucket>,
     /// Temporary credentials (shared by every configuration of a running gateway).
     pub temporary: std::sync::Arc<crate::authn::identity::TemporaryStore>,
     /// Findings that do not stop the configuration (policy warnings, lints), with
@@ -423,7 +425,7 @@ apis:
             e,
             vec![
                 "t.yaml:15:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
-                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`",
                 "t.yaml:12:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
             ]
         );

@@ -182,6 +182,17 @@ pub struct RawServer {
     /// The partition, region and account that `execute-api` ARNs are built with.
     #[serde(default)]
     pub aws: RawAws,
+    /// A rate limit for the whole gateway (all APIs, all callers).
+    pub throttle: Option<RawThrottle>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    /// Steady requests per second.
+    pub rate: f64,
+    /// Bucket capacity: requests allowed at once.
+    pub burst: u32,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -311,6 +322,8 @@ pub struct RawApi {
     pub public: Option<bool>,
     /// needs one of these authorizers (`aws_iam`: SigV4-signed by a known identity).
     pub authorizers: Option<Vec<String>>,
+    /// A rate limit for each stage of this API (all callers).
+    pub throttle: Option<RawThrottle>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,6 +344,8 @@ pub struct RawRoute {
     /// OAuth scopes a JWT must carry (all of them) for this route.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// A rate limit for each stage of this route, replacing the API's for it.
+    pub throttle: Option<RawThrottle>,
 }
 
 #[derive(Debug, Deserialize)]
