@@ -3,16 +3,17 @@
 //! The request's resource is `arn:{partition}:execute-api:{region}:{account}:{api-id}/
 //! {stage}/{METHOD}/{path}`, built from the canonical path (never from the raw one), with
 //! `$default` as the stage of an API served under a base path. The API's resource policy
-//! (and, once authenticators establish principals, the caller's identity policies) is
-//! combined as API Gateway does for the route's authorization type; with no resource
-//! policy and no identity policies there is nothing to decide and the request passes.
+//! and the caller's identity policies (an IAM caller's, or a Lambda authorizer's answer)
+//! are combined as API Gateway does for the authentication type; with neither (and no IAM
+//! or Lambda authentication, which need an allow) the request passes.
 //!
 //! Condition keys supplied per request: `aws:SourceIp`, `aws:CurrentTime`,
 //! `aws:EpochTime`, `aws:SecureTransport`, `aws:UserAgent`, `aws:Referer`,
 //! `aws:ResourceTag/<key>` (the route's tags), `aws:SourceVpce` (private listeners),
-//! `aws:PrincipalArn` / `aws:PrincipalAccount` / `aws:username` / `aws:userid` (when a
-//! principal is known), `rampart:Listener`, `rampart:ClientCertFingerprint` and
-//! `rampart:ClientCertSubject` (mTLS). JWT claims will appear as `jwt:<claim>`.
+//! `aws:PrincipalArn` / `aws:PrincipalAccount` / `aws:username` (IAM callers),
+//! `aws:userid` / `aws:PrincipalType` / `aws:PrincipalTag/<key>` (identity-store callers),
+//! `rampart:Listener`, `rampart:ClientCertFingerprint` and `rampart:ClientCertSubject`
+//! (mTLS), and `jwt:<claim>` (verified JWTs).
 //!
 //! A denial is a 403 with API Gateway's message, never the statement that decided it; the
 //! decision, the ARN and the caller go to the log.

@@ -10,7 +10,6 @@
 //! Over a limit: 429 `THROTTLED` `{"message":"Too Many Requests"}` with `Retry-After` and
 //! the IETF `RateLimit-Policy` / `RateLimit` headers.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -57,7 +56,8 @@ impl Bucket {
 pub struct PerStage {
     pub limit: RateLimit,
     pub name: &'static str,
-    buckets: HashMap<Option<String>, Bucket>,
+    /// A few stages: a list beats hashing (and allocating) a key per request.
+    buckets: Vec<(Option<String>, Bucket)>,
 }
 
 impl PerStage {
@@ -73,7 +73,10 @@ impl PerStage {
     }
 
     fn bucket(&self, stage: Option<&str>) -> Option<&Bucket> {
-        self.buckets.get(&stage.map(str::to_string))
+        self.buckets
+            .iter()
+            .find(|(s, _)| s.as_deref() == stage)
+            .map(|(_, b)| b)
     }
 }
 

@@ -28,6 +28,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with("").await
+}
+
+async fn setup_with(server_extra: &str) -> Setup {
     let echo = echo_backend().await;
     let mk_b64 = MasterKey::generate().unwrap();
     let mk = MasterKey::from_base64(&mk_b64).unwrap();
@@ -77,7 +81,7 @@ apis:
       - {{method: GET, path: '/shared/{{x}}', integration: {{type: mock, body: shared}}}}
       - {{method: GET, path: /open, public: true, integration: {{type: mock, body: open}}}}
 "#,
-        server = server_section(""),
+        server = server_section(server_extra),
         alice = enc(ALICE_KEY, ALICE_SECRET),
         bob = enc(BOB_KEY, BOB_SECRET),
         dave = enc(DAVE_KEY, DAVE_SECRET),
@@ -566,4 +570,21 @@ async fn temporary_credentials_with_session_tokens() {
     );
     let text = std::fs::read_to_string(s.gw.access_log_path()).unwrap();
     assert!(!text.contains(&creds.session_token) && !text.contains(&creds.secret_access_key));
+}
+
+#[tokio::test]
+async fn configured_signing_regions() {
+    let s = setup_with("  aws: {sigv4: {regions: [us-east-1, eu-west-1]}}\n").await;
+    let mut eu = req("GET", "/prod/pets/cat", (ALICE_KEY, ALICE_SECRET));
+    eu.region = "eu-west-1";
+    let mut ap = eu.clone();
+    ap.region = "ap-south-1";
+    let signed = botocore_sign(s.addr, &[eu, ap]);
+    let r = raw(s.addr, &signed[0]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = raw(s.addr, &signed[1]).await;
+    assert_eq!(
+        r.json()["message"],
+        "Credential should be scoped to a valid region."
+    );
 }

@@ -3,16 +3,18 @@
 //! Secure by default: every route either requires authorizers (any one of its list
 //! suffices) or is declared `public: true`; the configuration is rejected otherwise.
 //!
-//! - `aws_iam`: the request is signed with SigV4 by an access key of the identity store
-//!   ([`identity`]); see [`sigv4`]. The principal, its tags and identity policies go to
-//!   the authorize stage, which combines them with the API's resource policy.
+//! - `aws_iam` (built in): SigV4 by an access key of the identity store ([`identity`]),
+//!   long-term or temporary; see [`sigv4`].
+//! - `jwt`: OAuth 2.0 / OIDC bearer tokens ([`jwt`]).
+//! - `mtls`: the connection's verified client certificate ([`mtls`]).
+//! - `lambda`: API Gateway's custom authorizer contract over HTTP ([`lambda`]).
+//!
+//! The principal, its tags and identity policies (or a Lambda authorizer's policy) go to
+//! the authorize stage, which combines them with the API's resource policy.
 //!
 //! Failures answer as API Gateway does, with no detail for the client (the reason goes to
-//! the log and the `rampart_rejections_total` metric): `MISSING_AUTHENTICATION_TOKEN` 403
-//! when no credentials were sent, `INVALID_SIGNATURE` 403 for a bad or unknown signature,
-//! `EXPIRED_TOKEN` 403 for an expired presigned URL or a request outside the clock skew.
-//!
-//! The verified client certificate of an mTLS connection is in the request context.
+//! the log and the `rampart_rejections_total` metric); the table is in
+//! docs/authentication.md.
 
 pub mod identity;
 pub mod jwt;
@@ -111,12 +113,13 @@ pub async fn authenticate(
     match chosen {
         Some(Authorizer::AwsIam) => sigv4::authenticate(cfg, ctx, parts, body).await,
         Some(Authorizer::Mtls(m)) => {
-            let Some(cert) = ctx.client_cert().cloned() else {
+            let conn = ctx.conn.clone();
+            let Some(cert) = conn.tls.as_ref().and_then(|t| t.client_cert.as_deref()) else {
                 return Err(GatewayError::Unauthorized {
                     detail: format!("authorizer {}: no client certificate", m.name),
                 });
             };
-            match m.accept(&cert) {
+            match m.accept(cert) {
                 Ok(principal) => {
                     set_principal(cfg, ctx, principal);
                     Ok(RequestBody::Streaming(body))

@@ -6,17 +6,18 @@
 //! minutes of clock skew, signatures compared in constant time. Clients get API Gateway's
 //! messages and never the expected signature; the reason goes to the log.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
-use rampart_sigv4::{Incoming as Signed, Options, SigError};
+use rampart_sigv4::{Incoming as Signed, SigError};
 
 use crate::body::{read_limited, BodyTooLarge, RequestBody};
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
 
-const MAX_SKEW: Duration = Duration::from_secs(300);
+pub const MAX_SKEW: Duration = Duration::from_secs(300);
 
 pub async fn authenticate(
     cfg: &Compiled,
@@ -57,6 +58,8 @@ pub async fn authenticate(
         )
     };
     // Long-term keys of the identity store, or temporary credentials (with their token).
+    // The secret is borrowed, never copied.
+    let temporary: Arc<crate::authn::identity::Temporary>;
     let (secret, identity, principal, signing_cache) =
         match cfg.identities.lookup(auth.access_key_id()) {
             Some(key) => {
@@ -65,7 +68,7 @@ pub async fn authenticate(
                     return Err(invalid_token());
                 }
                 (
-                    key.secret.expose().to_vec(),
+                    key.secret.expose(),
                     key.identity.clone(),
                     key.identity.arn.clone(),
                     Some(&key.signing),
@@ -88,21 +91,16 @@ pub async fn authenticate(
                 let Some(role) = cfg.identities.by_arn(&t.role_arn) else {
                     return Err(invalid_token());
                 };
+                temporary = t;
                 (
-                    t.secret.expose().to_vec(),
+                    temporary.secret.expose(),
                     role.clone(),
-                    t.assumed_role_arn.clone(),
+                    temporary.assumed_role_arn.clone(),
                     None,
                 )
             }
         };
-    let opts = Options {
-        service: "execute-api".into(),
-        regions: vec![cfg.aws_region.clone()],
-        max_skew: MAX_SKEW,
-        allow_unsigned_payload: false,
-        normalize: true,
-    };
+    let opts = &cfg.sigv4;
     let bytes = read_limited(body, cfg.limits.max_body_bytes)
         .await
         .map_err(|e| {
@@ -122,8 +120,8 @@ pub async fn authenticate(
             .and_then(|g| g.as_ref().filter(|k| k.scope() == scope).cloned())
     });
     let fresh = cached.is_none();
-    let signing = cached.unwrap_or_else(|| rampart_sigv4::SigningKey::derive(&secret, &auth));
-    let result = rampart_sigv4::verify_with_key(&incoming, &auth, &signing, now, &opts);
+    let signing = cached.unwrap_or_else(|| rampart_sigv4::SigningKey::derive(secret, &auth));
+    let result = rampart_sigv4::verify_with_key(&incoming, &auth, &signing, now, opts);
     if result.is_ok() && fresh {
         if let Some(Ok(mut g)) = signing_cache.map(|m| m.lock()) {
             *g = Some(signing);
@@ -149,7 +147,7 @@ pub async fn authenticate(
         if e == SigError::SignatureMismatch {
             tracing::debug!(
                 request_id = %ctx.request_id,
-                canonical_request = %rampart_sigv4::debug_canonical_request(&incoming, &auth, &opts),
+                canonical_request = %rampart_sigv4::debug_canonical_request(&incoming, &auth, opts),
                 "SigV4 mismatch: the canonical request the gateway computed"
             );
         }

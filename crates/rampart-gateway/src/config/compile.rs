@@ -1068,6 +1068,9 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         .collect();
 
     let aws = compile_aws(&mut e, &s.aws);
+    if s.aws.sigv4.regions.as_ref().is_some_and(|r| r.is_empty()) {
+        e.push("server.aws.sigv4.regions", "list at least one region");
+    }
     let throttle = s
         .throttle
         .and_then(|t| rate_limit(&mut e, "server.throttle", t))
@@ -1290,7 +1293,16 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         responses,
         strip_response_headers,
         router,
-        aws_region: aws.region.clone(),
+        sigv4: rampart_sigv4::Options {
+            service: "execute-api".into(),
+            regions: match &s.aws.sigv4.regions {
+                Some(r) => r.clone(),
+                None => vec![aws.region.clone()],
+            },
+            max_skew: crate::authn::sigv4::MAX_SKEW,
+            allow_unsigned_payload: s.aws.sigv4.allow_unsigned_payload,
+            normalize: true,
+        },
         temporary: Default::default(),
         identities,
         warnings,

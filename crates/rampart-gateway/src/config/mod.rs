@@ -38,8 +38,9 @@ pub struct Compiled {
     pub responses: GatewayResponses,
     pub strip_response_headers: Vec<HeaderName>,
     pub router: Router,
-    /// The region SigV4 credentials must be scoped to (`server.aws.region`).
-    pub aws_region: String,
+    /// SigV4 verification settings: service `execute-api`, the region of
+    /// `server.aws.region`, five minutes of clock skew.
+    pub sigv4: rampart_sigv4::Options,
     /// The gateway-wide rate limit.
     pub throttle: Option<crate::throttle::Bucket>,
     /// Temporary credentials (shared by every configuration of a running gateway).

@@ -204,6 +204,20 @@ pub struct RawAws {
     pub region: Option<String>,
     /// Twelve digits; default `000000000000`.
     pub account_id: Option<String>,
+    /// SigV4 (`aws_iam`) settings.
+    #[serde(default)]
+    pub sigv4: RawSigv4,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSigv4 {
+    /// Regions a credential scope may name (default: `region`).
+    pub regions: Option<Vec<String>>,
+    /// Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body is then not covered by
+    /// the signature). Default false.
+    #[serde(default)]
+    pub allow_unsigned_payload: bool,
 }
 
 #[derive(Debug, Deserialize)]
