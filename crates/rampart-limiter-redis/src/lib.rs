@@ -1,0 +1,1 @@
+//! Redis backend for usage plans (issue 5). Work in progress.

@@ -1,0 +1,1 @@
+//! API keys and usage plans (issue 5). Work in progress.
