@@ -3,6 +3,8 @@
 # Every test starts its own gateway, backends and test PKI; real AWS client code signs
 # the SigV4 tests' requests: botocore (PyPI), used by
 # crates/rampart-gateway/tests/clients/botocore_sign.py. scripts/test.sh calls this first.
+# The Redis limiter tests (rampart-limiter-redis, and the gateway's usage-plan tests) start
+# throwaway redis-server processes on 127.0.0.1: Debian's redis-server package.
 set -euo pipefail
 
 BOTOCORE_VERSION=1.43.11
@@ -11,6 +13,7 @@ PYTHON=${RAMPART_TEST_PYTHON:-python3}
 need_apt=()
 command -v "$PYTHON" >/dev/null 2>&1 || need_apt+=(python3)
 "$PYTHON" -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 
 if ((${#need_apt[@]})); then
   missing=()

@@ -9,13 +9,14 @@
 //! | 3 WAF | [`waf`] |
 //! | 4 authenticate | [`authn`] |
 //! | 5 authorize | [`authz`] |
-//! | 6 throttle | [`throttle`] |
+//! | 6 throttle | [`throttle`], [`usage`] (API keys, usage plans) |
 //! | 7 validate | [`validate`] |
 //! | 8 integrate | [`integrate`] |
 //! | 9 respond and record | [`respond`], [`record`] |
 //!
 //! Around it: [`config`] (load, validate, compile), [`server`] (process, reload),
-//! [`admin`] (metrics, health), [`demo`] (the embedded demo).
+//! [`admin`] (metrics, health, the admin API for keys and plans), [`demo`] (the embedded
+//! demo).
 
 pub mod authn;
 pub mod authz;
@@ -25,6 +26,7 @@ pub mod record;
 pub mod respond;
 pub mod route;
 pub mod throttle;
+pub mod usage;
 pub mod validate;
 pub mod waf;
 

@@ -98,6 +98,10 @@ pub struct RequestContext {
     pub identity: Option<Arc<crate::authn::identity::Identity>>,
     pub identity_policies: Option<Arc<rampart_iam::PolicySet>>,
     pub api_key_id: Option<String>,
+    /// The usage plan the API key was admitted under.
+    pub usage_plan_id: Option<String>,
+    /// A Lambda authorizer's `usageIdentifierKey` (the API key of `api_key_source: authorizer`).
+    pub usage_identifier_key: Option<String>,
     /// Filled by the WAF stage.
     pub labels: Vec<String>,
     pub waf_action: Option<&'static str>,
@@ -187,7 +191,9 @@ async fn routed(
     }
     let proof =
         authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
-    throttle::admit(cfg, ctx).map_err(|e| (Stage::Throttle, e))?;
+    throttle::admit(cfg, ctx, &parts.headers)
+        .await
+        .map_err(|e| (Stage::Throttle, e))?;
     validate::check(ctx, &parts).map_err(|e| (Stage::Validate, e))?;
     // 8. Integrate.
     integrate(proof, cfg, ctx, parts, body, &m).await

@@ -30,6 +30,9 @@ pub enum ResponseType {
     Unauthorized,
     AuthorizerFailure,
     Throttled,
+    InvalidApiKey,
+    QuotaExceeded,
+    ServiceUnavailable,
     IntegrationFailure,
     IntegrationTimeout,
     ApiConfigurationError,
@@ -38,7 +41,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 18] = [
+    pub const ALL: [ResponseType; 21] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -52,6 +55,9 @@ impl ResponseType {
         Self::Unauthorized,
         Self::AuthorizerFailure,
         Self::Throttled,
+        Self::InvalidApiKey,
+        Self::QuotaExceeded,
+        Self::ServiceUnavailable,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
         Self::ApiConfigurationError,
@@ -74,6 +80,9 @@ impl ResponseType {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::AuthorizerFailure => "AUTHORIZER_FAILURE",
             Self::Throttled => "THROTTLED",
+            Self::InvalidApiKey => "INVALID_API_KEY",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Self::ApiConfigurationError => "API_CONFIGURATION_ERROR",
@@ -97,10 +106,12 @@ impl ResponseType {
             Self::AccessDenied
             | Self::MissingAuthenticationToken
             | Self::InvalidSignature
-            | Self::ExpiredToken => StatusCode::FORBIDDEN,
+            | Self::ExpiredToken
+            | Self::InvalidApiKey => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,6 +136,9 @@ impl ResponseType {
             // API Gateway answers `{"message": null}`; see GatewayResponse::new.
             Self::AuthorizerFailure => "",
             Self::Throttled => "Too Many Requests",
+            Self::InvalidApiKey => "Forbidden",
+            Self::QuotaExceeded => "Limit Exceeded",
+            Self::ServiceUnavailable => "Service Unavailable",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
             Self::ApiConfigurationError => "Internal server error",
@@ -187,6 +201,23 @@ pub enum GatewayError {
         policy: String,
         state: String,
     },
+    /// A route that needs an API key got none, or one that is unknown, disabled, expired or
+    /// in no usage plan for this stage: the client hears only "Forbidden"; `detail` says
+    /// which for the log.
+    InvalidApiKey {
+        detail: &'static str,
+    },
+    /// Over a usage plan's quota for the period: 429 with a `Retry-After` until it resets.
+    QuotaExceeded {
+        retry_after_secs: u64,
+        policy: String,
+        state: String,
+    },
+    /// A security layer's backing store cannot be reached and is configured to fail
+    /// closed (e.g. Redis for usage plans): 503, never let the request through unchecked.
+    Unavailable {
+        detail: String,
+    },
     Internal {
         detail: String,
     },
@@ -209,6 +240,9 @@ impl GatewayError {
             Self::Unauthorized { .. } => ResponseType::Unauthorized,
             Self::AuthorizerFailure { .. } => ResponseType::AuthorizerFailure,
             Self::Throttled { .. } => ResponseType::Throttled,
+            Self::InvalidApiKey { .. } => ResponseType::InvalidApiKey,
+            Self::QuotaExceeded { .. } => ResponseType::QuotaExceeded,
+            Self::Unavailable { .. } => ResponseType::ServiceUnavailable,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
         }
     }
@@ -229,7 +263,7 @@ impl GatewayError {
             Self::UpstreamFailure { .. }
             | Self::UpstreamTimeout
             | Self::AuthorizerFailure { .. } => Cause::Upstream,
-            Self::Internal { .. } => Cause::Gateway,
+            Self::Internal { .. } | Self::Unavailable { .. } => Cause::Gateway,
             _ => Cause::Client,
         }
     }
@@ -255,6 +289,9 @@ impl fmt::Display for GatewayError {
             Self::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
             Self::AuthorizerFailure { detail } => write!(f, "authorizer failure: {detail}"),
             Self::Throttled { policy, .. } => write!(f, "throttled by {policy}"),
+            Self::InvalidApiKey { detail } => write!(f, "invalid API key: {detail}"),
+            Self::QuotaExceeded { policy, .. } => write!(f, "quota exceeded: {policy}"),
+            Self::Unavailable { detail } => write!(f, "unavailable: {detail}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
         }
     }
@@ -393,6 +430,11 @@ impl GatewayResponses {
             retry_after_secs,
             policy,
             state,
+        }
+        | GatewayError::QuotaExceeded {
+            retry_after_secs,
+            policy,
+            state,
         } = err
         {
             h.insert(
@@ -404,6 +446,9 @@ impl GatewayResponses {
                     h.insert(HeaderName::from_static(name), v);
                 }
             }
+        }
+        if let GatewayError::Unavailable { .. } = err {
+            h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert(HeaderName::from_static("x-request-id"), v);

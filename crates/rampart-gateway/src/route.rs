@@ -41,6 +41,10 @@ pub struct Route {
     pub throttle: Option<crate::throttle::PerStage>,
     /// Its API's rate limit per stage.
     pub api_throttle: Option<std::sync::Arc<crate::throttle::PerStage>>,
+    /// Callers need an API key in a usage plan for the stage.
+    pub api_key_required: bool,
+    /// The API's key settings.
+    pub api_keys: std::sync::Arc<crate::usage::settings::ApiKeys>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +399,14 @@ mod tests {
             scopes: Vec::new(),
             throttle: None,
             api_throttle: None,
+            api_key_required: false,
+            api_keys: Arc::new(crate::usage::settings::ApiKeys {
+                api_id: api.into(),
+                api_name: api.into(),
+                source: crate::usage::settings::KeySource::Header(http::HeaderName::from_static(
+                    "x-api-key",
+                )),
+            }),
         })
     }
 

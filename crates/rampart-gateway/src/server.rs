@@ -43,6 +43,9 @@ pub struct Shared {
     reload_lock: tokio::sync::Mutex<()>,
     /// Temporary credentials outlive configuration reloads.
     temporary: Arc<crate::authn::identity::TemporaryStore>,
+    /// API keys, usage plans and their counters (when a route needs keys or
+    /// `server.usage` is set); outlive reloads.
+    pub usage: Option<Arc<crate::usage::Usage>>,
 }
 
 /// Why the gateway could not start.
@@ -58,6 +61,8 @@ pub enum StartError {
     AccessLog(std::io::Error),
     #[error("cannot start a worker thread: {0}")]
     Worker(std::io::Error),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// A listener that is running.
@@ -172,12 +177,24 @@ impl Gateway {
             tracing::warn!(warning = %w, "configuration");
         }
         let temporary = cfg.temporary.clone();
+        let metrics = Metrics::new();
+        let mut cfg = cfg;
+        let usage = if cfg.keys_required || cfg.usage.explicit {
+            Some(
+                crate::usage::Usage::open(cfg.usage.clone(), &metrics)
+                    .map_err(StartError::Usage)?,
+            )
+        } else {
+            None
+        };
+        cfg.usage_rt = usage.clone();
         let shared = Arc::new(Shared {
+            usage: usage.clone(),
             tls: tls_slots.clone(),
             listener_specs: cfg.listeners.clone(),
             temporary,
             current: ArcSwap::from_pointee(Runtime { cfg, log }),
-            metrics: Metrics::new(),
+            metrics,
             ready: AtomicBool::new(false),
             source,
             reload_lock: tokio::sync::Mutex::new(()),
@@ -218,6 +235,22 @@ impl Gateway {
                 shared.clone(),
                 rx.clone(),
             )));
+        }
+        if let Some(u) = usage {
+            // Counters reach the store's table every second (the journal already makes each
+            // admitted request survive a crash; this bounds the journal's length).
+            let mut rx = rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = rx.wait_for(|s| *s) => break,
+                    }
+                    let u = u.clone();
+                    let _ = tokio::task::spawn_blocking(move || u.flush()).await;
+                }
+            }));
         }
         shared.ready.store(true, Ordering::SeqCst);
         Ok(Gateway {
@@ -309,6 +342,9 @@ impl Gateway {
         for w in std::mem::take(&mut self.workers) {
             let _ = w.await;
         }
+        if let Some(u) = self.shared.usage.clone() {
+            let _ = tokio::task::spawn_blocking(move || u.flush()).await;
+        }
         self.shared.current.load().log.flush();
     }
 }
@@ -365,6 +401,11 @@ fn watch_files(
 }
 
 impl Shared {
+    /// The admin API's token of the configuration in force.
+    pub fn admin_token(&self) -> Option<crate::usage::settings::AdminToken> {
+        self.current.load().cfg.admin_token.clone()
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
@@ -409,6 +450,22 @@ impl Shared {
 
     fn install(&self, mut cfg: Compiled) -> Result<(), ConfigErrors> {
         cfg.temporary = self.temporary.clone();
+        cfg.usage_rt = self.usage.clone();
+        match &self.usage {
+            None if cfg.keys_required || cfg.usage.explicit => {
+                return Err(ConfigErrors(vec![config::ConfigError {
+                    file: self.source.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    line: 0,
+                    col: 0,
+                    path: "server.usage".into(),
+                    message: "API keys were not in use when the gateway started: restart to open the usage store".into(),
+                }]))
+            }
+            Some(u) if !u.settings.same_store(&cfg.usage) => {
+                tracing::warn!("server.usage changed: restart to apply");
+            }
+            _ => {}
+        }
         for w in &cfg.warnings {
             tracing::warn!(warning = %w, "configuration");
         }
@@ -569,6 +626,8 @@ impl Handler for Shared {
             jwt_claims: None,
             identity_policies: None,
             api_key_id: None,
+            usage_plan_id: None,
+            usage_identifier_key: None,
             labels: Vec::new(),
             waf_action: None,
             upstream_latency: None,
@@ -663,6 +722,7 @@ impl Handler for Shared {
                     client_cert_fingerprint: cert.map(|c| c.fingerprint_sha256.as_str()),
                     principal: ctx.principal.as_deref(),
                     api_key_id: ctx.api_key_id.as_deref(),
+                    usage_plan_id: ctx.usage_plan_id.as_deref(),
                     waf_action: ctx.waf_action,
                     error: error.map(|t| t.name()),
                     rejected_by: ctx.rejected_by.map(|s| s.name()),

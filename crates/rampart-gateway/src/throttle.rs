@@ -1,6 +1,6 @@
-//! Stage 6, throttle: rate limits that apply to every caller, keyed or not (API Gateway's
-//! account-level and stage-level throttling; per-API-key usage plans and quotas arrive
-//! with the rest of issue 5).
+//! Stage 6, throttle: API keys and their usage plans (per-key throttles and quotas, see
+//! [`crate::usage`]), then the rate limits that apply to every caller, keyed or not (API
+//! Gateway's stage-level and account-level throttling).
 //!
 //! Each limit is one token bucket (`rampart-limiter`'s GCRA: `rate` requests per second,
 //! `burst` capacity) shared by all the gateway's workers: `server.throttle` for the whole
@@ -86,7 +86,25 @@ fn now_ns() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
-pub fn admit(cfg: &Compiled, ctx: &mut RequestContext) -> Result<(), GatewayError> {
+pub async fn admit(
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    headers: &http::HeaderMap,
+) -> Result<(), GatewayError> {
+    // Usage plans first (API Gateway's order: per client, then per stage, then account).
+    if let Some(route) = ctx.matched.clone() {
+        if route.api_key_required {
+            match &cfg.usage_rt {
+                Some(usage) => usage.admit(ctx, headers, &route).await?,
+                // Compile and start make this impossible; never let it through regardless.
+                None => {
+                    return Err(GatewayError::Internal {
+                        detail: "a route needs API keys but no usage store is running".into(),
+                    })
+                }
+            }
+        }
+    }
     let route = ctx.matched.as_ref();
     let specific = route.and_then(|r| r.throttle.as_ref().or(r.api_throttle.as_deref()));
     if let Some(per_stage) = specific {
@@ -100,7 +118,7 @@ pub fn admit(cfg: &Compiled, ctx: &mut RequestContext) -> Result<(), GatewayErro
     Ok(())
 }
 
-fn check(b: &Bucket) -> Result<(), GatewayError> {
+pub(crate) fn check(b: &Bucket) -> Result<(), GatewayError> {
     let d = b.take(now_ns());
     if d.allowed {
         return Ok(());

@@ -27,4 +27,7 @@ mod quota;
 
 pub use gcra::{ConfigError, Decision, RateLimit, MAX_BURST, MAX_REFILL_NANOS};
 pub use limiter::{Limiter, LimiterOptions, MonotonicClock, Outcome};
-pub use quota::{period_end, period_index, period_start, Period, Quota, QuotaDecision};
+pub use quota::{
+    civil_from_days, days_from_civil, period_end, period_index, period_start, Period, Quota,
+    QuotaDecision,
+};

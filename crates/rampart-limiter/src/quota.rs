@@ -200,7 +200,8 @@ fn from_unix_secs(s: i64) -> SystemTime {
 }
 
 // Howard Hinnant's civil-calendar algorithms (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// `(year, month 1-12, day 1-31)` of the UTC day `z` days after 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z.saturating_add(719_468);
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -213,7 +214,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days from 1970-01-01 to the given UTC date (no range check on `m` and `d`).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use rampart_gateway::server::Gateway;
 use rampart_gateway::{config, demo};
 
+mod admin_cmd;
 mod policy_cmd;
 mod secret_cmd;
 
@@ -45,6 +46,28 @@ enum Command {
         #[command(subcommand)]
         command: secret_cmd::SecretCommand,
     },
+    /// API keys of a running gateway (through its admin API).
+    Keys {
+        #[command(flatten)]
+        admin: admin_cmd::AdminOpts,
+        #[command(subcommand)]
+        command: admin_cmd::KeysCommand,
+    },
+    /// Usage plans of a running gateway (through its admin API).
+    Plans {
+        #[command(flatten)]
+        admin: admin_cmd::AdminOpts,
+        #[command(subcommand)]
+        command: admin_cmd::PlansCommand,
+    },
+    /// Daily usage of a plan's API keys, with what their quota has left (API Gateway's
+    /// GetUsage).
+    Usage {
+        #[command(flatten)]
+        admin: admin_cmd::AdminOpts,
+        #[command(flatten)]
+        args: admin_cmd::UsageArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +75,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Secret { command } => secret_cmd::run(command),
+        Command::Keys { admin, command } => admin_cmd::keys(admin, command),
+        Command::Plans { admin, command } => admin_cmd::plans(admin, command),
+        Command::Usage { admin, args } => admin_cmd::usage(admin, args),
         Command::Validate { file } => match config::load_file(&file) {
             Ok(cfg) => {
                 for w in &cfg.warnings {

@@ -496,7 +496,7 @@ fn validate_reports_every_unknown_field() {
     assert_errors(
         &out,
         &[
-            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`"),
+            format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`, `api_key_required`"),
             format!("{f}:{l1}:{c1}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
@@ -534,7 +534,7 @@ fn validate_reports_a_misspelt_required_key_and_later_unknown_fields() {
     assert_errors(
         &out,
         &[
-            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`"),
+            format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`, `api_key_required`"),
             format!("{f}:{l3}:{c3}: apis[0].routes[0]: missing field `integration`"),
             format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
@@ -1174,4 +1174,125 @@ apis:
         "{stderr}"
     );
     assert!(stderr.contains("[resource-wildcard]"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------
+// API keys and usage plans: the CLI against a running gateway, and kill -9
+// ---------------------------------------------------------------------------------------
+
+const ADMIN_TOKEN: &str = "cli-test-admin-token-0123456789";
+
+fn keys_config() -> String {
+    format!(
+        "server:
+  listeners:
+    - name: main
+      bind: 127.0.0.1:0
+  admin:
+    bind: 127.0.0.1:0
+    token: {ADMIN_TOKEN}
+  access_log:
+    output: 'off'
+  usage:
+    data_dir: data
+apis:
+  - name: shop
+    stages: [prod]
+    public: true
+    api_key_required: true
+    routes:
+      - {{method: GET, path: /pets, integration: {{type: mock, body: pets}}}}
+"
+    )
+}
+
+/// Run the CLI against the admin listener at `admin`; returns (success, stdout, stderr).
+fn cli(admin: SocketAddr, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RAMPART_ADMIN_URL", format!("http://{admin}"))
+        .env("RAMPART_ADMIN_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn cli_json(admin: SocketAddr, args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = cli(admin, ADMIN_TOKEN, args);
+    assert!(ok, "rampart {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+fn keyed(addr: SocketAddr, key: &str) -> u16 {
+    http(addr, "GET", "/prod/pets", &[("x-api-key", key)], b"").status
+}
+
+#[test]
+fn cli_manages_keys_and_plans_and_quota_counts_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("rampart.yaml");
+    std::fs::write(&cfg, keys_config()).unwrap();
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(
+        &plan_file,
+        r#"{"name": "gold", "apiStages": [{"apiId": "shop", "stage": "prod"}],
+            "quota": {"limit": 8, "period": "MONTH"}}"#,
+    )
+    .unwrap();
+    let serve = || {
+        let mut c = Command::new(BIN);
+        c.arg("serve").arg("--config").arg(&cfg);
+        let mut s = Served::spawn(c);
+        let addr = s.addr_after("listening on http://");
+        let admin = s.addr_after("admin on http://");
+        (s, addr, admin)
+    };
+    let (mut s, addr, admin) = serve();
+
+    // A wrong token: exit 1 and the 401.
+    let (ok, _, err) = cli(admin, "not-the-token-not-the-token", &["keys", "list"]);
+    assert!(!ok);
+    assert!(err.contains("401"), "{err}");
+
+    let plan = cli_json(admin, &["plans", "create", plan_file.to_str().unwrap()]);
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let key = cli_json(
+        admin,
+        &["keys", "create", "--name", "alice", "--plan", &plan_id],
+    );
+    let key_id = key["id"].as_str().unwrap().to_string();
+    let value = key["value"].as_str().unwrap().to_string();
+    let listed = cli_json(admin, &["keys", "list"]);
+    assert_eq!(listed["items"][0]["id"], key_id.as_str());
+    assert!(!listed.to_string().contains(&value));
+    let keys = cli_json(admin, &["plans", "keys", &plan_id]);
+    assert_eq!(keys["items"][0]["id"], key_id.as_str());
+
+    for i in 0..5 {
+        assert_eq!(keyed(addr, &value), 200, "request {i}");
+    }
+    // kill -9 right after the last answer: no shutdown, no flush.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let (mut s, addr, admin) = serve();
+    for i in 5..8 {
+        assert_eq!(keyed(addr, &value), 200, "request {i} after the crash");
+    }
+    assert_eq!(keyed(addr, &value), 429, "the 9th request of a quota of 8");
+    let usage = cli_json(admin, &["usage", &plan_id]);
+    assert_eq!(usage["items"][&key_id], serde_json::json!([[8, 0]]));
+
+    // Disable through the CLI: refused at once.
+    cli_json(admin, &["keys", "disable", &key_id]);
+    assert_eq!(keyed(addr, &value), 403);
+    let (ok, _, _) = cli(admin, ADMIN_TOKEN, &["keys", "delete", &key_id]);
+    assert!(ok);
+    let (ok, _, err) = cli(admin, ADMIN_TOKEN, &["keys", "get", &key_id]);
+    assert!(!ok && err.contains("404"), "{err}");
+    s.signal("TERM");
+    assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }

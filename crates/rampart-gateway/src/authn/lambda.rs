@@ -176,6 +176,7 @@ pub async fn authenticate(
         }
     }
     ctx.principal = resp.principal_id.clone();
+    ctx.usage_identifier_key = resp.usage_identifier_key.clone();
     for (header, key) in &a.context_headers {
         let value = if key == "principalId" {
             resp.principal_id.clone()

@@ -46,11 +46,11 @@ pub struct Errors(pub Vec<(String, String)>, pub Vec<(String, String)>);
 impl Errors {
     /// A finding that does not stop the configuration (a lint); `rampart validate` prints
     /// it and `serve` logs it.
-    fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+    pub(crate) fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.1.push((path.into(), msg.into()));
     }
 
-    fn push(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+    pub(crate) fn push(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.0.push((path.into(), msg.into()));
     }
 }
@@ -795,7 +795,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
-fn resolve(base: &Path, p: &str) -> PathBuf {
+pub(crate) fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
         p.to_path_buf()
@@ -902,6 +902,12 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
             None
         }
     });
+    let admin_token = s
+        .admin
+        .as_ref()
+        .and_then(|a| crate::usage::settings::compile_admin_token(&mut e, a, admin, base));
+    let usage = crate::usage::settings::compile_usage(&mut e, s.usage.as_ref(), base);
+    let mut keys_required = false;
 
     let workers = match s.workers {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -1120,6 +1126,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         } else {
             api.stages.iter().cloned().map(Some).collect()
         };
+        let api_keys = Arc::new(crate::usage::settings::compile_api_keys(&mut e, &ap, api));
         let api_throttle = api
             .throttle
             .and_then(|t| rate_limit(&mut e, &format!("{ap}.throttle"), t))
@@ -1169,6 +1176,14 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 base,
             );
             let auth = compile_route_auth(&mut e, &rp, api, r, &identities, &named_authorizers);
+            let api_key_required = r.api_key_required.or(api.api_key_required).unwrap_or(false);
+            keys_required |= api_key_required;
+            if api_key_required && matches!(auth, Some(crate::authn::RouteAuth::Public)) {
+                e.warn(
+                    rp.clone(),
+                    "this route's only protection is an API key: API keys identify callers (for usage plans), they do not authenticate them; add `authorizers`",
+                );
+            }
             let (Some(method), Some(segments), Some(integration), Some(auth)) =
                 (method, segments, integration, auth)
             else {
@@ -1190,6 +1205,8 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                     .and_then(|t| rate_limit(&mut e, &format!("{rp}.throttle"), t))
                     .map(|l| crate::throttle::PerStage::new("route", l, &stage_keys)),
                 api_throttle: api_throttle.clone(),
+                api_key_required,
+                api_keys: api_keys.clone(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}
@@ -1307,6 +1324,10 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         identities,
         warnings,
         throttle,
+        admin_token,
+        usage,
+        keys_required,
+        usage_rt: None,
     })
 }
 

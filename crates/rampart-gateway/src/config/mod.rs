@@ -50,6 +50,14 @@ pub struct Compiled {
     pub warnings: Vec<ConfigError>,
     /// IAM users and roles for SigV4.
     pub identities: std::sync::Arc<crate::authn::identity::IdentityStore>,
+    /// The admin API's token (`None`: no admin API, only metrics and health).
+    pub admin_token: Option<crate::usage::settings::AdminToken>,
+    /// `server.usage`: where keys, plans and counters live.
+    pub usage: crate::usage::settings::UsageSettings,
+    /// Some route needs an API key.
+    pub keys_required: bool,
+    /// The running usage store (set by the gateway; outlives reloads).
+    pub usage_rt: Option<std::sync::Arc<crate::usage::Usage>>,
 }
 
 /// One configuration error.
@@ -426,7 +434,7 @@ apis:
             e,
             vec![
                 "t.yaml:15:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
-                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`, `api_key_source`, `api_key_header`, `api_key_required`",
                 "t.yaml:12:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
             ]
         );

@@ -184,6 +184,39 @@ pub struct RawServer {
     pub aws: RawAws,
     /// A rate limit for the whole gateway (all APIs, all callers).
     pub throttle: Option<RawThrottle>,
+    /// Where API keys, usage plans and their counters live.
+    pub usage: Option<RawUsage>,
+}
+
+/// The usage-plan store: `embedded` (one redb file under `data_dir`) or `redis` (throttle,
+/// quota and usage counters shared by every gateway node; keys and plans stay embedded).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawUsage {
+    /// Directory of the embedded store (default `rampart-data`, relative to the config).
+    pub data_dir: Option<String>,
+    /// 64 hex characters: the HMAC secret API keys are hashed with (default: generated
+    /// into `<data_dir>/keyhash.secret`). Give every node of a cluster the same one.
+    pub hash_secret: Option<String>,
+    /// `embedded` (default) or `redis`.
+    pub backend: Option<String>,
+    pub redis: Option<RawRedis>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://[user:password@]host:port[/db]`.
+    pub url: String,
+    /// Prepended to every Redis key (default `rampart:`).
+    pub prefix: Option<String>,
+    /// Connections (each multiplexed; default 2).
+    pub pool_size: Option<u64>,
+    /// Per command, including connecting (default `50ms`).
+    pub timeout: Option<String>,
+    /// When Redis cannot be reached: `fail_closed` (default: 503) or `fail_open_local`
+    /// (this node's own limits and counters).
+    pub on_unavailable: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -259,6 +292,13 @@ pub struct RawClientAuth {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub bind: String,
+    /// The admin API's bearer token (use `${env:NAME}`), or
+    pub token: Option<String>,
+    /// a file holding it. Without either, only `/metrics`, `/healthz` and `/readyz` are served.
+    pub token_file: Option<String>,
+    /// Allow the admin listener on a non-loopback address (it has no TLS: put it behind one).
+    #[serde(default)]
+    pub allow_remote: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -338,6 +378,13 @@ pub struct RawApi {
     pub authorizers: Option<Vec<String>>,
     /// A rate limit for each stage of this API (all callers).
     pub throttle: Option<RawThrottle>,
+    /// Where the API key comes from: `header` (default) or `authorizer` (a Lambda
+    /// authorizer's `usageIdentifierKey`).
+    pub api_key_source: Option<String>,
+    /// The header of `api_key_source: header` (default `x-api-key`).
+    pub api_key_header: Option<String>,
+    /// Default for routes that do not say: they need an API key.
+    pub api_key_required: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,6 +407,8 @@ pub struct RawRoute {
     pub scopes: Vec<String>,
     /// A rate limit for each stage of this route, replacing the API's for it.
     pub throttle: Option<RawThrottle>,
+    /// Callers must send an API key that is in a usage plan for this stage.
+    pub api_key_required: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

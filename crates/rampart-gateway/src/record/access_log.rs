@@ -82,6 +82,7 @@ pub struct Entry<'a> {
     pub client_cert_fingerprint: Option<&'a str>,
     pub principal: Option<&'a str>,
     pub api_key_id: Option<&'a str>,
+    pub usage_plan_id: Option<&'a str>,
     pub waf_action: Option<&'a str>,
     pub error: Option<&'a str>,
     pub rejected_by: Option<&'a str>,

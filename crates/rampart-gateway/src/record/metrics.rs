@@ -26,6 +26,20 @@ pub struct RejectionLabels {
     pub reason: &'static str,
 }
 
+/// A usage-plan decision: the plan and `allowed`, `throttled`, `quota_exceeded`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlanLabels {
+    pub plan: String,
+    pub result: &'static str,
+}
+
+/// A failure of the usage store: the backend and what was done (`rejected`, `local`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreFailureLabels {
+    pub backend: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabels {
     pub listener: String,
@@ -59,6 +73,8 @@ pub struct Metrics {
     pub open_connections: Family<ListenerLabels, Gauge>,
     pub refused_connections: Family<RefusedLabels, Counter>,
     pub reloads: Family<ResultLabels, Counter>,
+    pub plan_decisions: Family<PlanLabels, Counter>,
+    pub usage_store_failures: Family<StoreFailureLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -112,7 +128,21 @@ impl Metrics {
             "Configuration reloads, by result",
             reloads.clone(),
         );
+        let plan_decisions = Family::<PlanLabels, Counter>::default();
+        registry.register(
+            "usage_plan_decisions",
+            "Requests with an API key, by usage plan and result (allowed, throttled, quota_exceeded)",
+            plan_decisions.clone(),
+        );
+        let usage_store_failures = Family::<StoreFailureLabels, Counter>::default();
+        registry.register(
+            "usage_store_failures",
+            "Usage-plan decisions the store could not make, by backend and outcome (rejected, local)",
+            usage_store_failures.clone(),
+        );
         Self {
+            plan_decisions,
+            usage_store_failures,
             registry,
             requests,
             latency,

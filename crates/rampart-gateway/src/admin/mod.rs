@@ -1,6 +1,9 @@
-//! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process is up) and
-//! `/readyz` (listeners are bound and a configuration is loaded; 503 while shutting down).
-//! Bind it to a private address.
+//! The admin listener: `/metrics` (Prometheus text), `/healthz` (the process is up),
+//! `/readyz` (listeners are bound and a configuration is loaded; 503 while shutting down),
+//! and, with a token configured, the admin API under `/admin/` ([`api`]). Bind it to a
+//! loopback address (anything else must be allowed explicitly).
+
+pub mod api;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -57,15 +60,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = shutdown.wait_for(|s| *s) => return,
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let r = respond(&shared, &req);
-                async move { Ok::<_, Infallible>(r) }
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let shared = shared.clone();
+                async move {
+                    if req.uri().path().starts_with("/admin/") {
+                        return Ok::<_, Infallible>(api::handle(shared, req, peer).await);
+                    }
+                    Ok::<_, Infallible>(respond(&shared, &req))
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tcp), svc)

@@ -1,0 +1,91 @@
+-- rampart-limiter-redis: one request's throttle, quota and usage counter, decided and
+-- consumed atomically (the script runs without interleaving other commands).
+--
+-- KEYS, in this order, each present only when its ARGV says so:
+--   bucket  GCRA state: the TAT (theoretical arrival time), integer microseconds since the
+--           Unix epoch on the Redis clock; PX = time until the bucket is full + 1 s slack
+--   quota   request counter for the current quota period; EXPIREAT ARGV[5]
+--   usage   request counter (usage reporting); EXPIREAT ARGV[6]
+-- ARGV:
+--   [1] now in microseconds since the Unix epoch, or '' to use redis TIME (tests inject it)
+--   [2] emission interval in whole microseconds (>= 1), or '' when there is no throttle
+--   [3] tolerance = burst * interval, microseconds
+--   [4] quota limit for this period, or '' when there is no quota
+--   [5] quota key expiry, Unix seconds
+--   [6] usage key expiry, Unix seconds, or '' when there is no usage counter
+-- Reply: {allowed, throttle_allowed, retry_after_us, remaining, reset_after_us,
+--         quota_state (-1 not decided, 0 denied, 1 allowed), quota_used, quota_remaining}
+-- Nothing is written unless the request is admitted.
+
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+local k = 1
+local bucket, new_tat, ttl_ms
+local remaining, reset = 0, 0
+if ARGV[2] ~= '' then
+  bucket = KEYS[k]
+  k = k + 1
+  local interval = tonumber(ARGV[2])
+  local tolerance = tonumber(ARGV[3])
+  -- A missing (expired) or unreadable bucket is a full one.
+  local tat = tonumber(redis.call('GET', bucket) or '') or 0
+  local base = tat
+  if now > base then base = now end
+  new_tat = base + interval
+  local wait = new_tat - now
+  if wait > tolerance then
+    local full = tat - now
+    if full < 0 then full = 0 end
+    return {0, 0, wait - tolerance, 0, full, -1, 0, 0}
+  end
+  local left = tolerance - wait
+  remaining = math.floor(left / interval)
+  if remaining * interval > left then remaining = remaining - 1 end
+  if (remaining + 1) * interval <= left then remaining = remaining + 1 end
+  reset = wait
+  ttl_ms = math.floor((wait + 999) / 1000) + 1000
+end
+
+local quota, limit
+if ARGV[4] ~= '' then
+  quota = KEYS[k]
+  k = k + 1
+  limit = tonumber(ARGV[4])
+  local raw = redis.call('GET', quota)
+  local used = 0
+  if raw then
+    if not string.match(raw, '^%d+$') then
+      return redis.error_reply('ERR rampart: quota counter ' .. quota .. ' is not a non-negative integer')
+    end
+    used = tonumber(raw)
+  end
+  if used + 1 > limit then
+    local left = limit - used
+    if left < 0 then left = 0 end
+    return {0, 1, 0, remaining, reset, 0, used, left}
+  end
+end
+
+-- Admitted: commit, the command most likely to fail (a corrupt usage counter) first.
+if ARGV[6] ~= '' then
+  local usage = KEYS[k]
+  redis.call('INCR', usage)
+  redis.call('EXPIREAT', usage, ARGV[6])
+end
+local q_state, q_used, q_left = -1, 0, 0
+if quota then
+  q_used = redis.call('INCR', quota)
+  redis.call('EXPIREAT', quota, ARGV[5])
+  q_state = 1
+  q_left = limit - q_used
+end
+if bucket then
+  redis.call('SET', bucket, string.format('%d', new_tat), 'PX', string.format('%d', ttl_ms))
+end
+return {1, 1, 0, remaining, reset, q_state, q_used, q_left}
