@@ -498,3 +498,127 @@ async fn config_lint_and_errors() {
         .to_string();
     assert!(errs.contains("not a loopback address"), "{errs}");
 }
+
+/// `api_key_source: authorizer`: the key is the Lambda authorizer's `usageIdentifierKey`,
+/// whatever the client sends in `x-api-key`.
+#[tokio::test]
+async fn key_from_the_authorizers_usage_identifier_key() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    // Tokens map to usage identifier keys; the plaintext key never travels from the client.
+    let auth = backend(|req: http::Request<hyper::body::Incoming>| async move {
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let ev: Value = serde_json::from_slice(&body).unwrap();
+        let token = ev["authorizationToken"].as_str().unwrap_or("").to_string();
+        let key = match token.as_str() {
+            "Bearer gold" => Some("authkey0123456789abcdefghijklmnop"),
+            "Bearer stranger" => Some("strangerkey0123456789abcdefghijkl"),
+            _ => None,
+        };
+        let mut out = json!({
+            "principalId": "u",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}
+        });
+        if let Some(k) = key {
+            out["usageIdentifierKey"] = json!(k);
+        }
+        http::Response::new(Full::new(Bytes::from(out.to_string())))
+    })
+    .await;
+    let yaml = config("").replace(
+        "    authorizers: [aws_iam]\n",
+        "    authorizers: [tok]\n    api_key_source: authorizer\n",
+    ) + &format!(
+        "authorizers:
+  tok:
+    type: lambda
+    kind: token
+    url: http://{auth}/
+    identity_source: [method.request.header.Authorization]
+    ttl: 0s
+"
+    );
+    let g = start(&yaml).await;
+    let r = admin(
+        g.admin(),
+        "POST",
+        "/admin/usageplans",
+        Some(
+            json!({"name": "a", "apiStages": [{"apiId": "shop", "stage": "prod"}],
+                    "quota": {"limit": 2, "period": "DAY"}}),
+        ),
+    )
+    .await;
+    let plan = r.json()["id"].as_str().unwrap().to_string();
+    let r = admin(
+        g.admin(),
+        "POST",
+        "/admin/apikeys",
+        Some(
+            json!({"name": "via-authorizer", "value": "authkey0123456789abcdefghijklmnop",
+                    "usagePlanIds": [plan]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let a = g.addr("main");
+    let call = |token: &'static str, header_key: &'static str| async move {
+        request(
+            a,
+            "GET",
+            "/prod/pets",
+            &[("authorization", token), ("x-api-key", header_key)],
+            b"",
+        )
+        .await
+        .status
+    };
+    // A known usage identifier key: admitted, and its quota applies.
+    assert_eq!(call("Bearer gold", "").await, 200);
+    assert_eq!(call("Bearer gold", "").await, 200);
+    assert_eq!(call("Bearer gold", "").await, 429);
+    // The client's own x-api-key header is not the source: a valid key there does not help.
+    assert_eq!(
+        call("Bearer nokey", "authkey0123456789abcdefghijklmnop").await,
+        403
+    );
+    // An identifier key that is not a known API key.
+    assert_eq!(call("Bearer stranger", "").await, 403);
+}
+
+/// A reload keeps the store, the keys and the counts; a reload that would need a store the
+/// gateway did not start with is rejected and the old configuration keeps serving.
+#[tokio::test]
+async fn reload_keeps_keys_and_counts() {
+    let g = start(&public_config("")).await;
+    let (_, _, value) = plan_and_key(
+        &g,
+        json!({"name": "r", "apiStages": [{"apiId": "shop", "stage": "prod"}],
+               "quota": {"limit": 3, "period": "DAY"}}),
+    )
+    .await;
+    let a = g.addr("main");
+    assert_eq!(keyed(a, "/prod/pets", &value).await.status, 200);
+    std::fs::write(
+        g.config_path(),
+        public_config("").replace("body: pets", "body: pets2"),
+    )
+    .unwrap();
+    g.gw.reload().await.unwrap();
+    let r = keyed(a, "/prod/pets", &value).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "pets2"));
+    assert_eq!(keyed(a, "/prod/pets", &value).await.status, 200);
+    assert_eq!(keyed(a, "/prod/pets", &value).await.status, 429);
+
+    // A gateway started without API keys cannot turn them on by reload.
+    let plain = start(&server_section("apis:\n  - name: shop\n    stages: [prod]\n    public: true\n    routes:\n      - {method: GET, path: /pets, integration: {type: mock, body: x}}\n")).await;
+    std::fs::write(
+        plain.config_path(),
+        server_section("apis:\n  - name: shop\n    stages: [prod]\n    public: true\n    api_key_required: true\n    routes:\n      - {method: GET, path: /pets, integration: {type: mock, body: x}}\n"),
+    )
+    .unwrap();
+    let err = plain.gw.reload().await.unwrap_err().to_string();
+    assert!(err.contains("restart"), "{err}");
+    assert_eq!(get(plain.addr("main"), "/prod/pets").await.status, 200);
+}

@@ -164,7 +164,12 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
         );
     }
     if let Some(a) = gw.admin {
-        eprintln!("rampart: admin on http://{a} (/metrics, /healthz, /readyz)");
+        let api = if gw.shared.admin_token().is_some() {
+            ", /admin/ API"
+        } else {
+            ""
+        };
+        eprintln!("rampart: admin on http://{a} (/metrics, /healthz, /readyz{api})");
     }
     if is_demo {
         let http = gw.listeners.iter().find(|l| !l.tls).map(|l| l.addr);
