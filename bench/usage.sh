@@ -44,7 +44,7 @@ fi
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND_PORT=$(port); REDIS_PORT=$(port)
 PROFILES=(public embedded redis)
-declare -A PORT ADMIN
+declare -A PORT ADMIN GPID
 for g in "${PROFILES[@]}"; do PORT[$g]=$(port); ADMIN[$g]=$(port); done
 ADMIN_TOKEN=bench-admin-token-0123456789abcdef
 KEY=benchkey0123456789abcdefghijklmnop
@@ -63,7 +63,7 @@ PIDS+=($!)
 # Redis for the `redis` profile: loopback, no persistence.
 "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
     --dir "$TMP" >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); REDIS_PID=$!
 for _ in $(seq 50); do [ "$("$REDIS_CLI" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
 [ "$("$REDIS_CLI" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] || { cat "$TMP/redis.log" >&2; log "redis-server did not answer PING"; exit 1; }
 
@@ -106,7 +106,7 @@ YAML
 for g in "${PROFILES[@]}"; do
     gateway_config "$g" >"$TMP/rampart-$g.yaml"
     RAMPART_LOG=warn "$RAMPART" serve --config "$TMP/rampart-$g.yaml" >"$TMP/rampart-$g.log" 2>&1 &
-    PIDS+=($!)
+    PIDS+=($!); GPID[$g]=$!
 done
 
 # Wait for every gateway; provision the keyed ones (one plan, one key) through the admin API.
@@ -142,11 +142,18 @@ done
 
 # wrk's latencies are "850.00us", "1.23ms", "1.02s": in milliseconds.
 to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; else if ($1 ~ /m$/) v *= 60000; printf "%.3f\n", v }'; }
-declare -A RPS P99 REFUSED REQS
+# CPU time a process used (user + system), in clock ticks.
+HZ=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A RPS P99 CPU REFUSED REQS
+REDIS_TICKS=0
 for r in $(seq "$ROUNDS"); do
     for g in "${PROFILES[@]}"; do
+        t0=$(ticks "${GPID[$g]}"); r0=$(ticks "$REDIS_PID")
         out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -H "x-api-key: $KEY" \
             "http://127.0.0.1:${PORT[$g]}/prod/pets")
+        t1=$(ticks "${GPID[$g]}"); r1=$(ticks "$REDIS_PID")
+        [ "$g" != redis ] || REDIS_TICKS=$(( REDIS_TICKS + r1 - r0 ))
         rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
         p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
         non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
@@ -155,23 +162,31 @@ for r in $(seq "$ROUNDS"); do
         [ -z "$sock" ] || log "round $r $g: $sock"
         REFUSED[$g]=$(( ${REFUSED[$g]:-0} + ${non2xx:-0} ))
         REQS[$g]=$(( ${REQS[$g]:-0} + ${reqs:-0} ))
-        RPS[$g]="${RPS[$g]:-} $rps"; P99[$g]="${P99[$g]:-} $p99"
-        log "round $r $g: $rps req/s, p99 ${p99} ms${non2xx:+, $non2xx non-2xx}"
+        cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="${reqs:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+        RPS[$g]="${RPS[$g]:-} $rps"; P99[$g]="${P99[$g]:-} $p99"; CPU[$g]="${CPU[$g]:-} $cpu"
+        log "round $r $g: $rps req/s, p99 ${p99} ms, rampart CPU ${cpu} us/req${non2xx:+, $non2xx non-2xx}"
     done
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pub=$(median <<<"${RPS[public]}"); emb=$(median <<<"${RPS[embedded]}"); red=$(median <<<"${RPS[redis]}")
-redis_calls=$("$REDIS_CLI" -p "$REDIS_PORT" info stats | awk -F: '/^total_commands_processed:/ {print $2+0}')
+# Round trips: EVALSHA (+ EVAL) calls; commands: everything Redis ran, the script's own
+# redis.call()s included (Redis 7 counts those too).
+STATS=$("$REDIS_CLI" -p "$REDIS_PORT" info commandstats)
+redis_scripts=$(awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ {n += $3} END {print n + 0}' <<<"$STATS")
+redis_usec=$(awk -F'[:=,]' '/^cmdstat_evalsha:/ {print $7 + 0}' <<<"$STATS")
+redis_cmds=$(awk -F'[:=,]' '/^cmdstat_/ && !/^cmdstat_(info|config)/ {n += $3} END {print n + 0}' <<<"$STATS")
 
 echo "machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "wrk -t2 -c64, ${DURATION}s x $ROUNDS rounds, medians; GET /prod/pets through Rampart to a local nginx backend"
-printf '%-40s %10s  %s\n' profile req/s p99
-printf '%-40s %10.0f  %.2f ms\n' "public (no API key)" "$pub" "$(median <<<"${P99[public]}")"
-printf '%-40s %10.0f  %.2f ms\n' "embedded (API key + usage plan)" "$emb" "$(median <<<"${P99[embedded]}")"
-printf '%-40s %10.0f  %.2f ms\n' "redis (API key + usage plan on Redis)" "$red" "$(median <<<"${P99[redis]}")"
+printf '%-40s %10s  %9s  %s\n' profile req/s p99 "rampart CPU/req"
+row() { printf '%-40s %10.0f  %6.2f ms  %6.1f us\n' "$1" "$2" "$(median <<<"${P99[$3]}")" "$(median <<<"${CPU[$3]}")"; }
+row "public (no API key)" "$pub" public
+row "embedded (API key + usage plan)" "$emb" embedded
+row "redis (API key + usage plan on Redis)" "$red" redis
 awk -v a="$pub" -v b="$emb" 'BEGIN { printf "embedded / public: %.2fx\n", b / a }'
 awk -v a="$emb" -v b="$red" 'BEGIN { printf "redis / embedded:  %.2fx (target >= 0.60x: %s)\n", b / a, (b >= 0.6 * a ? "met" : "NOT met") }'
-awk -v c="$redis_calls" -v n="${REQS[redis]}" 'BEGIN { if (n > 0) printf "redis commands per request (redis profile): %.2f (%d commands, %d requests)\n", c / n, c, n }'
+awk -v s="$redis_scripts" -v c="$redis_cmds" -v t="$REDIS_TICKS" -v hz="$HZ" -v n="${REQS[redis]}" -v u="$redis_usec" 'BEGIN { if (n > 0)
+    printf "redis profile, per request: %.2f round trip(s) (EVALSHA, %.1f us inside Redis), %.2f Redis commands incl. the script'"'"'s, redis-server CPU %.1f us\n", s / n, u, c / n, t / hz * 1e6 / n }'
 for g in "${PROFILES[@]}"; do
     [ "${REFUSED[$g]}" = 0 ] || echo "WARNING: $g: ${REFUSED[$g]} request(s) answered non-2xx/3xx (refused?): its figures are not comparable"
 done

@@ -118,20 +118,29 @@ pub async fn admit(
     Ok(())
 }
 
-pub(crate) fn check(b: &Bucket) -> Result<(), GatewayError> {
+fn check(b: &Bucket) -> Result<(), GatewayError> {
     let d = b.take(now_ns());
     if d.allowed {
         return Ok(());
     }
-    let (policy, state) = d.headers(b.name, &b.limit);
+    Err(throttled(&d, b.name, &b.limit))
+}
+
+/// The 429 for a denied throttle decision of the limit named `name`.
+pub(crate) fn throttled(
+    d: &rampart_limiter::Decision,
+    name: &str,
+    limit: &RateLimit,
+) -> GatewayError {
+    let (policy, state) = d.headers(name, limit);
     let retry = if d.retry_after == Duration::MAX {
         3600
     } else {
         d.retry_after.as_secs() + u64::from(d.retry_after.subsec_nanos() > 0)
     };
-    Err(GatewayError::Throttled {
+    GatewayError::Throttled {
         retry_after_secs: retry.max(1),
         policy,
         state,
-    })
+    }
 }

@@ -4,8 +4,8 @@
 -- KEYS, in this order, each present only when its ARGV says so:
 --   bucket  GCRA state: the TAT (theoretical arrival time), integer microseconds since the
 --           Unix epoch on the Redis clock; PX = time until the bucket is full + 1 s slack
---   quota   request counter for the current quota period; EXPIREAT ARGV[5]
---   usage   request counter (usage reporting); EXPIREAT ARGV[6]
+--   quota   request counter for the current quota period; EXPIREAT ARGV[5] (set when created)
+--   usage   request counter (usage reporting); EXPIREAT ARGV[6] (set when created)
 -- ARGV:
 --   [1] now in microseconds since the Unix epoch, or '' to use redis TIME (tests inject it)
 --   [2] emission interval in whole microseconds (>= 1), or '' when there is no throttle
@@ -15,7 +15,11 @@
 --   [6] usage key expiry, Unix seconds, or '' when there is no usage counter
 -- Reply: {allowed, throttle_allowed, retry_after_us, remaining, reset_after_us,
 --         quota_state (-1 not decided, 0 denied, 1 allowed), quota_used, quota_remaining}
--- Nothing is written unless the request is admitted.
+-- Nothing is written unless the request is admitted (a quota counter is incremented and, when
+-- over the limit, decremented again before the reply). Steady state: TIME, GET bucket, INCR
+-- quota, INCR usage, SET bucket; expiries are set once, when a counter is created. Redis
+-- does not roll a script back: a usage counter corrupted by hand (not an integer) fails the
+-- request after its quota was counted.
 
 local now
 if ARGV[1] ~= '' then
@@ -53,37 +57,38 @@ if ARGV[2] ~= '' then
 end
 
 local quota, limit
+local q_state, q_used, q_left = -1, 0, 0
 if ARGV[4] ~= '' then
   quota = KEYS[k]
   k = k + 1
   limit = tonumber(ARGV[4])
-  local raw = redis.call('GET', quota)
-  local used = 0
-  if raw then
-    if not string.match(raw, '^%d+$') then
-      return redis.error_reply('ERR rampart: quota counter ' .. quota .. ' is not a non-negative integer')
+  -- Increment first (one call on the admitted path; INCR itself refuses a counter that is
+  -- not an integer), and take it back when over the limit.
+  local n = redis.call('INCR', quota)
+  if n > limit then
+    if n == 1 then
+      redis.call('DEL', quota)
+    else
+      redis.call('DECR', quota)
     end
-    used = tonumber(raw)
-  end
-  if used + 1 > limit then
+    local used = n - 1
     local left = limit - used
     if left < 0 then left = 0 end
     return {0, 1, 0, remaining, reset, 0, used, left}
   end
+  -- The period's expiry is set once, when its counter is created.
+  if n == 1 then
+    redis.call('EXPIREAT', quota, ARGV[5])
+  end
+  q_state, q_used, q_left = 1, n, limit - n
 end
 
--- Admitted: commit, the command most likely to fail (a corrupt usage counter) first.
+-- Admitted: count usage (its expiry, too, set once per day's counter) and store the bucket.
 if ARGV[6] ~= '' then
   local usage = KEYS[k]
-  redis.call('INCR', usage)
-  redis.call('EXPIREAT', usage, ARGV[6])
-end
-local q_state, q_used, q_left = -1, 0, 0
-if quota then
-  q_used = redis.call('INCR', quota)
-  redis.call('EXPIREAT', quota, ARGV[5])
-  q_state = 1
-  q_left = limit - q_used
+  if redis.call('INCR', usage) == 1 then
+    redis.call('EXPIREAT', usage, ARGV[6])
+  end
 end
 if bucket then
   redis.call('SET', bucket, string.format('%d', new_tat), 'PX', string.format('%d', ttl_ms))

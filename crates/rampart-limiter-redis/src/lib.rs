@@ -12,10 +12,12 @@
 //! 1. **Throttle** (when the [`Check`] has one): read the bucket's TAT and make exactly the
 //!    decision [`RateLimit::peek`] makes. Denied: reply at once (nothing written, the quota
 //!    not even read).
-//! 2. **Quota** (when present): `GET` the counter; if `used + 1 > limit`, deny with nothing
-//!    written (the throttle token is not taken either).
-//! 3. **Commit** (admitted only): `INCR` + `EXPIREAT` the usage counter (when present),
-//!    `INCR` + `EXPIREAT` the quota counter, `SET` the bucket's new TAT with `PX`.
+//! 2. **Quota** (when present): `INCR` the counter; if it passes the limit, take it back
+//!    (`DECR`, or `DEL` a counter the call created) and deny (the throttle token is not taken
+//!    either). A new counter gets its `EXPIREAT`.
+//! 3. **Commit** (admitted only): `INCR` the usage counter (when present; `EXPIREAT` when
+//!    new), `SET` the bucket's new TAT with `PX`. Five commands in the steady state (`TIME`,
+//!    `GET`, `INCR`, `INCR`, `SET`), one round trip.
 //!
 //! # Key layout
 //!

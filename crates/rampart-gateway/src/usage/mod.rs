@@ -397,7 +397,7 @@ impl Usage {
         if let Some((_, limit, limiter)) = throttle {
             let d = limiter.decide(&key.slot, self.clock.now());
             if !d.allowed {
-                return Err(throttled(&d, &limit));
+                return Err(crate::throttle::throttled(&d, "plan", &limit));
             }
         }
         let q = self
@@ -476,7 +476,7 @@ impl Usage {
         }
         if let (Some(d), Some((_, l, _))) = (&out.throttle, throttle) {
             if !d.allowed {
-                return Ok(Err(throttled(d, &l)));
+                return Ok(Err(crate::throttle::throttled(d, "plan", &l)));
             }
         }
         match (&plan.quota, &out.quota) {
@@ -506,20 +506,6 @@ impl Usage {
             .values()
             .find(|k| k.id == key_id)
             .map(|k| k.redis_id.clone())
-    }
-}
-
-fn throttled(d: &rampart_limiter::Decision, limit: &RateLimit) -> GatewayError {
-    let (policy, state) = d.headers("plan", limit);
-    let retry = if d.retry_after == Duration::MAX {
-        3600
-    } else {
-        ceil_secs(d.retry_after)
-    };
-    GatewayError::Throttled {
-        retry_after_secs: retry.max(1),
-        policy,
-        state,
     }
 }
 
