@@ -92,16 +92,15 @@ pub async fn admit(
     headers: &http::HeaderMap,
 ) -> Result<(), GatewayError> {
     // Usage plans first (API Gateway's order: per client, then per stage, then account).
-    if let Some(route) = ctx.matched.clone() {
-        if route.api_key_required {
-            match &cfg.usage_rt {
-                Some(usage) => usage.admit(ctx, headers, &route).await?,
-                // Compile and start make this impossible; never let it through regardless.
-                None => {
-                    return Err(GatewayError::Internal {
-                        detail: "a route needs API keys but no usage store is running".into(),
-                    })
-                }
+    // The route is cloned (an `Arc`) only for keyed routes: `admit` needs `ctx` mutably.
+    if let Some(route) = ctx.matched.as_ref().filter(|r| r.api_key_required).cloned() {
+        match &cfg.usage_rt {
+            Some(usage) => usage.admit(ctx, headers, &route).await?,
+            // Compile and start make this impossible; never let it through regardless.
+            None => {
+                return Err(GatewayError::Internal {
+                    detail: "a route needs API keys but no usage store is running".into(),
+                })
             }
         }
     }

@@ -196,9 +196,15 @@ async fn keys_plans_and_enforcement_end_to_end() {
 
     // Metrics by plan and result.
     let m = metrics(&g).await;
-    for result in ["allowed", "throttled", "quota_exceeded"] {
-        let line =
-            format!("rampart_usage_plan_decisions_total{{plan=\"{plan_id}\",result=\"{result}\"}}");
+    for (result, n) in [
+        ("allowed", 6),
+        ("throttled", 1),
+        ("quota_exceeded", 1),
+        ("error", 0),
+    ] {
+        let line = format!(
+            "rampart_usage_plan_decisions_total{{plan=\"{plan_id}\",result=\"{result}\"}} {n}\n"
+        );
         assert!(m.contains(&line), "{line} missing:\n{m}");
     }
     assert!(m.contains("reason=\"INVALID_API_KEY\""));

@@ -47,7 +47,7 @@ pub struct Usage {
     plan_decisions: Family<PlanLabels, Counter>,
     store_failures: Family<StoreFailureLabels, Counter>,
     pub settings: UsageSettings,
-    /// Monotonic ns of the last store-failure log line (at most one a second).
+    /// When the last store-failure line was logged (at most one a second).
     last_failure_log: Mutex<Option<Instant>>,
 }
 
@@ -80,8 +80,14 @@ struct KeyEntry {
     plans: Vec<(Arc<PlanEntry>, CounterRef)>,
 }
 
+/// The results counted in `rampart_usage_plan_decisions_total`.
+const RESULTS: [&str; 4] = ["allowed", "throttled", "quota_exceeded", "error"];
+
 struct PlanEntry {
     id: String,
+    /// This plan's decision counters, by [`RESULTS`] index (looked up once per rebuild, so
+    /// the request path does no label hashing or allocation for them).
+    decisions: [Counter; 4],
     stages: Vec<StageEntry>,
     throttle: Option<(RateLimit, Arc<Limiter<u64>>)>,
     quota: Option<Quota>,
@@ -234,7 +240,18 @@ impl Usage {
         };
         let mut plans: HashMap<String, Arc<PlanEntry>> = HashMap::new();
         for p in &snap.plans {
-            plans.insert(p.id.clone(), Arc::new(plan_entry(p, &mut limiter_for)));
+            let decisions = RESULTS.map(|result| {
+                self.plan_decisions
+                    .get_or_create(&PlanLabels {
+                        plan: p.id.clone(),
+                        result,
+                    })
+                    .clone()
+            });
+            plans.insert(
+                p.id.clone(),
+                Arc::new(plan_entry(p, decisions, &mut limiter_for)),
+            );
         }
         *limiters = kept;
         drop(limiters);
@@ -355,18 +372,13 @@ impl Usage {
             }
             None => self.decide_local(key, plan, counter, throttle, wall),
         };
-        let label = match &result {
-            Ok(()) => "allowed",
-            Err(GatewayError::Throttled { .. }) => "throttled",
-            Err(GatewayError::QuotaExceeded { .. }) => "quota_exceeded",
-            Err(_) => "error",
+        let i = match &result {
+            Ok(()) => 0,
+            Err(GatewayError::Throttled { .. }) => 1,
+            Err(GatewayError::QuotaExceeded { .. }) => 2,
+            Err(_) => 3,
         };
-        self.plan_decisions
-            .get_or_create(&PlanLabels {
-                plan: plan.id.clone(),
-                result: label,
-            })
-            .inc();
+        plan.decisions[i].inc();
         result
     }
 
@@ -520,6 +532,7 @@ fn quota_exceeded(q: &Quota, limit: u64, remaining: u64, reset: Duration) -> Gat
 
 fn plan_entry(
     p: &UsagePlan,
+    decisions: [Counter; 4],
     limiter_for: &mut impl FnMut(&str, &str, RateLimit) -> Arc<Limiter<u64>>,
 ) -> PlanEntry {
     let throttle = p
@@ -559,6 +572,7 @@ fn plan_entry(
         .collect();
     PlanEntry {
         id: p.id.clone(),
+        decisions,
         stages,
         throttle,
         quota: p.quota(),

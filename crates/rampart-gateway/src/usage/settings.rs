@@ -19,7 +19,7 @@ pub enum OnUnavailable {
     FailOpenLocal,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
     Embedded,
     Redis {
@@ -46,7 +46,7 @@ impl UsageSettings {
     pub fn same_store(&self, other: &UsageSettings) -> bool {
         self.data_dir == other.data_dir
             && self.hash_secret == other.hash_secret
-            && format!("{:?}", self.backend) == format!("{:?}", other.backend)
+            && self.backend == other.backend
     }
 }
 
@@ -118,7 +118,7 @@ pub fn compile_usage(e: &mut Errors, raw: Option<&RawUsage>, base: &Path) -> Usa
                         OnUnavailable::FailClosed
                     }
                 };
-                if hash_secret.is_none() && u.hash_secret.is_none() {
+                if u.hash_secret.is_none() {
                     e.warn(
                         "server.usage.hash_secret",
                         "with Redis, give every node the same hash_secret: a key's counters are shared by its hash",
