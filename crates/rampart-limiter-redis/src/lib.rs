@@ -2,38 +2,45 @@
 //! semantics as [`rampart_limiter::Limiter::check`], shared by every gateway node that talks
 //! to one Redis.
 //!
-//! # One script per request
+//! # One script per batch of requests
 //!
-//! [`RedisLimiter::check`] runs one Lua script (`EVALSHA`, falling back to `EVAL` semantics
-//! via `SCRIPT LOAD` on `NOSCRIPT`, e.g. after a Redis restart) in one round trip. Redis runs
-//! a script without interleaving other commands, so the decision and the consumption are
-//! atomic across nodes:
+//! [`RedisLimiter::check`] queues its check; checks are sent in batches by one Lua script
+//! (`EVALSHA`, loaded with `SCRIPT LOAD` on `NOSCRIPT`, e.g. after a Redis restart). At most
+//! [`RedisOptions::pool_size`] batches are in flight; the checks that arrive meanwhile go
+//! together in the next call (up to 64), so under load many requests share one round trip
+//! and one clock reading, while a lone request is sent at once. Redis runs a script without
+//! interleaving other commands, so each decision and its consumption are atomic across
+//! nodes. Per check:
 //!
 //! 1. **Throttle** (when the [`Check`] has one): read the bucket's TAT and make exactly the
-//!    decision [`RateLimit::peek`] makes. Denied: reply at once (nothing written, the quota
+//!    decision [`RateLimit::peek`] makes. Denied: that check ends (nothing written, the quota
 //!    not even read).
 //! 2. **Quota** (when present): `INCR` the counter; if it passes the limit, take it back
 //!    (`DECR`, or `DEL` a counter the call created) and deny (the throttle token is not taken
 //!    either). A new counter gets its `EXPIREAT`.
 //! 3. **Commit** (admitted only): `INCR` the usage counter (when present; `EXPIREAT` when
-//!    new), `SET` the bucket's new TAT with `PX`. Five commands in the steady state (`TIME`,
-//!    `GET`, `INCR`, `INCR`, `SET`), one round trip.
+//!    new), `SET` the bucket's new TAT with `PX`. Four commands per check in the steady
+//!    state (`GET`, `INCR`, `INCR`, `SET`) plus one `TIME` per batch.
+//!
+//! A check whose command Redis refuses (a key of the wrong type, a corrupt counter) fails
+//! alone with [`Error::Protocol`]; the batch's other checks are decided normally.
 //!
 //! # Key layout
 //!
 //! Every key is `prefix + key` ([`RedisOptions::prefix`], e.g. `rampart:`); the caller picks
-//! the key names (and puts the quota period index in the quota key). All keys go in `KEYS[]`,
-//! in the order bucket, quota, usage, each only when present; arguments go in `ARGV`:
+//! the key names (and puts the quota period index in the quota key). Each check's keys go in `KEYS[]`
+//! in the order bucket, quota, usage, each only when present, one check after another;
+//! `ARGV[1]` is the time, then come five arguments per check:
 //!
 //! | slot | content |
 //! |------|---------|
-//! | `KEYS[]` | bucket (if throttle), quota (if quota), usage (if usage), in that order |
+//! | `KEYS[]` | per check: bucket (if throttle), quota (if quota), usage (if usage) |
 //! | `ARGV[1]` | now, µs since the Unix epoch, or empty: use `redis.call('TIME')` |
-//! | `ARGV[2]` | emission interval `T` in whole µs, or empty: no throttle |
-//! | `ARGV[3]` | tolerance `burst × T`, µs |
-//! | `ARGV[4]` | quota limit for this period, or empty: no quota |
-//! | `ARGV[5]` | quota key expiry (`EXPIREAT`, Unix seconds) |
-//! | `ARGV[6]` | usage key expiry (`EXPIREAT`, Unix seconds), or empty: no usage counter |
+//! | per check, 1 | emission interval `T` in whole µs, or empty: no throttle |
+//! | per check, 2 | tolerance `burst × T`, µs |
+//! | per check, 3 | quota limit for this period, or empty: no quota |
+//! | per check, 4 | quota key expiry (`EXPIREAT`, Unix seconds) |
+//! | per check, 5 | usage key expiry (`EXPIREAT`, Unix seconds), or empty: no usage counter |
 //!
 //! Values: the bucket holds the TAT as integer microseconds since the Unix epoch, with a
 //! `PEXPIRE` of the time until the bucket is full again plus 1 s, so idle buckets vanish (a
@@ -59,8 +66,9 @@
 //! while Redis is down. A pool of [`RedisOptions::pool_size`] multiplexed
 //! [`redis::aio::ConnectionManager`]s is used round-robin. Connecting and every command are
 //! bounded by [`RedisOptions::timeout`] (one deadline per call, covering connecting, the
-//! `NOSCRIPT` fallback and the retry below), so a dead or black-holed Redis costs a request at
-//! most `timeout`.
+//! `NOSCRIPT` fallback and the retry below), and a check's wait in the batch queue and in
+//! flight together is bounded by `timeout` too, so a dead or black-holed Redis costs a request
+//! at most `timeout` (a check whose caller gave up is not sent).
 //!
 //! * A pooled connection that worked before and is found closed (Redis restarted, an idle
 //!   connection closed by the server or a middlebox) is replaced and the command retried once
@@ -127,6 +135,9 @@ const MAX_EXPIRE_AT: u64 = 253_402_300_799;
 /// Largest quota limit handled exactly by the script's Lua numbers (2^53); larger limits are
 /// clamped (they are unlimited in practice).
 const MAX_LIMIT: u64 = 1 << 53;
+
+/// Most checks sent in one script call.
+const MAX_BATCH: usize = 64;
 
 /// Connection settings of a [`RedisLimiter`].
 #[derive(Clone, PartialEq, Eq)]
@@ -262,6 +273,56 @@ struct Inner {
     healthy: AtomicBool,
     breaker: Mutex<Breaker>,
     script: redis::Script,
+    queue: Mutex<Queue>,
+}
+
+/// Checks waiting for the next batch.
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    /// Flusher tasks running (at most one per pool slot).
+    flushers: usize,
+}
+
+struct Pending {
+    item: Encoded,
+    tx: tokio::sync::oneshot::Sender<Result<Vec<i64>, Error>>,
+}
+
+/// One check's script keys (prefixed) and its five arguments (`None` sends `''`).
+struct Encoded {
+    keys: Vec<String>,
+    args: [Option<u64>; 5],
+    has_throttle: bool,
+    has_quota: bool,
+}
+
+impl Encoded {
+    fn new(inner: &Inner, c: &Check<'_>) -> Self {
+        let mut keys = Vec::with_capacity(3);
+        let mut args = [None; 5];
+        if let Some((key, rate)) = &c.throttle {
+            let (interval, tolerance) = gcra_micros(rate);
+            keys.push(inner.key(key));
+            args[0] = Some(interval);
+            args[1] = Some(tolerance);
+        }
+        if let Some(q) = &c.quota {
+            keys.push(inner.key(q.key));
+            args[2] = Some(q.limit.min(MAX_LIMIT));
+            args[3] = Some(q.expire_at_unix.min(MAX_EXPIRE_AT));
+        }
+        if let Some(u) = &c.usage {
+            keys.push(inner.key(u.key));
+            args[4] = Some(u.expire_at_unix.min(MAX_EXPIRE_AT));
+        }
+        Self {
+            keys,
+            args,
+            has_throttle: c.throttle.is_some(),
+            has_quota: c.quota.is_some(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -336,6 +397,7 @@ impl RedisLimiter {
                 healthy: AtomicBool::new(false),
                 breaker: Mutex::new(Breaker::default()),
                 script: redis::Script::new(CHECK_SCRIPT),
+                queue: Mutex::new(Queue::default()),
             }),
         })
     }
@@ -373,38 +435,148 @@ impl RedisLimiter {
             });
         }
         let inner = &*self.inner;
+        let item = Encoded::new(inner, c);
+        let shape = (item.has_throttle, item.has_quota);
+        let reply = match now_us {
+            // Injected time: a batch of one, run directly.
+            Some(now) => {
+                let mut replies = self
+                    .run_batch(Some(now), std::slice::from_ref(&item))
+                    .await?;
+                replies.pop().unwrap_or_else(|| {
+                    Err(Error::Protocol("script returned no result".to_owned()))
+                })?
+            }
+            None => self.enqueue(item).await?,
+        };
+        parse_reply(&reply, shape).map_err(|msg| Error::Protocol(inner.scrub(&msg)))
+    }
+
+    /// Queues one check for the next batch and waits for its result (at most
+    /// [`RedisOptions::timeout`] in the queue and in flight together).
+    async fn enqueue(&self, item: Encoded) -> Result<Vec<i64>, Error> {
+        let inner = &*self.inner;
+        // Fail fast while the breaker is open, without queueing.
+        inner.admit_peek()?;
+        let deadline = tokio::time::Instant::now() + inner.timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start_flusher = {
+            let mut q = lock(&inner.queue);
+            q.pending.push(Pending { item, tx });
+            if q.flushers < inner.slots.len() {
+                q.flushers += 1;
+                true
+            } else {
+                false
+            }
+        };
+        if start_flusher {
+            let this = self.clone();
+            tokio::spawn(async move { this.flush().await });
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_)) => Err(Error::Unavailable("redis limiter batch dropped".to_owned())),
+            Err(_) => Err(Error::Unavailable(format!(
+                "{}: no reply within {:?}",
+                inner.url, inner.timeout
+            ))),
+        }
+    }
+
+    /// Sends queued checks in batches of up to [`MAX_BATCH`] until the queue is empty. At
+    /// most one flusher per pool slot runs, so under load the checks that arrive while a batch
+    /// is in flight go together in the next one (one script call, one round trip, one clock
+    /// reading for many requests).
+    async fn flush(&self) {
+        let inner = &*self.inner;
+        loop {
+            let batch: Vec<Pending> = {
+                let mut q = lock(&inner.queue);
+                // Checks whose caller gave up (timed out) are not sent.
+                q.pending.retain(|p| !p.tx.is_closed());
+                if q.pending.is_empty() {
+                    q.flushers -= 1;
+                    return;
+                }
+                let n = q.pending.len().min(MAX_BATCH);
+                q.pending.drain(..n).collect()
+            };
+            let items: Vec<&Encoded> = batch.iter().map(|p| &p.item).collect();
+            let res = self.run_batch_refs(None, &items).await;
+            match res {
+                Ok(replies) => {
+                    for (p, r) in batch.into_iter().zip(replies) {
+                        let _ = p.tx.send(r);
+                    }
+                }
+                Err(e) => {
+                    for p in batch {
+                        let _ = p.tx.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_batch(
+        &self,
+        now_us: Option<u64>,
+        items: &[Encoded],
+    ) -> Result<Vec<Result<Vec<i64>, Error>>, Error> {
+        let refs: Vec<&Encoded> = items.iter().collect();
+        self.run_batch_refs(now_us, &refs).await
+    }
+
+    /// One script call for `items`; per item its reply, or the error Redis raised for it.
+    async fn run_batch_refs(
+        &self,
+        now_us: Option<u64>,
+        items: &[&Encoded],
+    ) -> Result<Vec<Result<Vec<i64>, Error>>, Error> {
+        let inner = &*self.inner;
         let mut inv = inner.script.prepare_invoke();
         inv.arg(now_us.map(|n| n.to_string()).unwrap_or_default());
-        match &c.throttle {
-            Some((key, rate)) => {
-                let (interval, tolerance) = gcra_micros(rate);
-                inv.key(inner.key(key)).arg(interval).arg(tolerance);
+        for it in items {
+            for k in &it.keys {
+                inv.key(k.as_str());
             }
-            None => {
-                inv.arg("").arg("");
-            }
-        }
-        match &c.quota {
-            Some(q) => {
-                inv.key(inner.key(q.key))
-                    .arg(q.limit.min(MAX_LIMIT))
-                    .arg(q.expire_at_unix.min(MAX_EXPIRE_AT));
-            }
-            None => {
-                inv.arg("").arg("");
+            for a in &it.args {
+                match a {
+                    Some(v) => inv.arg(*v),
+                    None => inv.arg(""),
+                };
             }
         }
-        match &c.usage {
-            Some(u) => {
-                inv.key(inner.key(u.key))
-                    .arg(u.expire_at_unix.min(MAX_EXPIRE_AT));
-            }
-            None => {
-                inv.arg("");
-            }
+        let reply: Vec<redis::Value> = self.exec(Op::Script(&inv)).await?;
+        if reply.len() != items.len() {
+            return Err(Error::Protocol(format!(
+                "script returned {} results for {} checks",
+                reply.len(),
+                items.len()
+            )));
         }
-        let reply: Vec<i64> = self.exec(Op::Script(&inv)).await?;
-        parse_reply(&reply, c).map_err(|msg| Error::Protocol(inner.scrub(&msg)))
+        Ok(reply
+            .into_iter()
+            .map(|v| match v {
+                redis::Value::Array(vals) => vals
+                    .into_iter()
+                    .map(|v| match v {
+                        redis::Value::Int(i) => Ok(i),
+                        other => Err(Error::Protocol(format!(
+                            "script returned a non-integer: {other:?}"
+                        ))),
+                    })
+                    .collect(),
+                redis::Value::BulkString(b) => {
+                    Err(Error::Protocol(inner.scrub(&String::from_utf8_lossy(&b))))
+                }
+                redis::Value::SimpleString(s) => Err(Error::Protocol(inner.scrub(&s))),
+                other => Err(Error::Protocol(format!(
+                    "unexpected script result: {other:?}"
+                ))),
+            })
+            .collect())
     }
 
     /// Reads integer counters (a missing key reads 0); keys without the prefix, one `MGET`
@@ -628,6 +800,23 @@ impl Inner {
         Ok(())
     }
 
+    /// Fails fast while the breaker is open (without claiming the probe: the batch that
+    /// carries this check does that in [`admit`](Self::admit)).
+    fn admit_peek(&self) -> Result<(), Error> {
+        if self.healthy.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let b = lock(&self.breaker);
+        match b.open_until {
+            Some(until) if Instant::now() < until => Err(Error::Unavailable(format!(
+                "{}; circuit open, next attempt in {} ms",
+                b.last_error,
+                until.duration_since(Instant::now()).as_millis().max(1)
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn on_reachable(&self) {
         if self.healthy.load(Ordering::Acquire) {
             return;
@@ -695,14 +884,14 @@ fn gcra_micros(rate: &RateLimit) -> (u64, u64) {
     (interval, interval.saturating_mul(u64::from(rate.burst())))
 }
 
-fn parse_reply(r: &[i64], c: &Check<'_>) -> Result<Outcome, String> {
+fn parse_reply(r: &[i64], (has_throttle, has_quota): (bool, bool)) -> Result<Outcome, String> {
     let [allowed, t_allowed, retry, remaining, reset, q_state, q_used, q_left] = *r else {
         return Err(format!("script returned {} values, expected 8", r.len()));
     };
     let nonneg = |v: i64, what: &str| {
         u64::try_from(v).map_err(|_| format!("script returned a negative {what}: {v}"))
     };
-    let throttle = c.throttle.as_ref().map(|_| -> Result<Decision, String> {
+    let throttle = has_throttle.then(|| -> Result<Decision, String> {
         Ok(Decision {
             allowed: t_allowed == 1,
             retry_after: Duration::from_micros(nonneg(retry, "retry_after")?),
@@ -711,7 +900,7 @@ fn parse_reply(r: &[i64], c: &Check<'_>) -> Result<Outcome, String> {
         })
     });
     let throttle = throttle.transpose()?;
-    let quota = match (c.quota.is_some(), q_state) {
+    let quota = match (has_quota, q_state) {
         (false, _) | (true, -1) => None,
         (true, 0 | 1) => Some(QuotaOutcome {
             allowed: q_state == 1,
@@ -720,7 +909,7 @@ fn parse_reply(r: &[i64], c: &Check<'_>) -> Result<Outcome, String> {
         }),
         (true, s) => return Err(format!("script returned quota state {s}")),
     };
-    if c.quota.is_some() && quota.is_none() && t_allowed == 1 {
+    if has_quota && quota.is_none() && t_allowed == 1 {
         return Err("script skipped the quota of an admitted request".to_owned());
     }
     Ok(Outcome {

@@ -724,3 +724,88 @@ fn limiter_is_send_sync_clone() {
     fn assert_traits<T: Send + Sync + Clone + 'static>() {}
     assert_traits::<RedisLimiter>();
 }
+
+/// `calls=` of one command in `INFO commandstats`.
+async fn command_calls(con: &mut redis::aio::MultiplexedConnection, name: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(con)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
+        .map_or(0, |rest| {
+            rest.split(',').next().unwrap().parse::<u64>().unwrap()
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checks_share_script_calls_and_fail_alone() {
+    let server = RedisServer::start();
+    let lim = RedisLimiter::new(RedisOptions {
+        pool_size: 1,
+        timeout: Duration::from_secs(5),
+        ..opts(&server.url(), "bt:")
+    })
+    .unwrap();
+    let mut con = raw(&server).await;
+    // A quota counter that is not an integer: its checks fail, the others in the same batch
+    // must not.
+    let _: () = redis::cmd("SET")
+        .arg("bt:q:bad")
+        .arg("x")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let expire = unix_now() + 3600;
+    let before = command_calls(&mut con, "evalsha").await + command_calls(&mut con, "eval").await;
+    let n = 400;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let lim = lim.clone();
+        set.spawn(async move {
+            let key = if i % 50 == 7 { "q:bad" } else { "q:good" };
+            let res = lim
+                .check(&Check {
+                    throttle: Some(("t:shared", RateLimit::new(1.0, 1000).unwrap())),
+                    quota: Some(QuotaCheck {
+                        key,
+                        limit: 300,
+                        expire_at_unix: expire,
+                    }),
+                    usage: None,
+                })
+                .await;
+            (key, res)
+        });
+    }
+    let (mut ok, mut denied, mut failed) = (0, 0, 0);
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            ("q:bad", Err(Error::Protocol(m))) => {
+                assert!(m.contains("not an integer"), "{m}");
+                failed += 1;
+            }
+            ("q:good", Ok(o)) if o.allowed => ok += 1,
+            ("q:good", Ok(o)) => {
+                assert_eq!(o.quota.map(|q| q.allowed), Some(false));
+                denied += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, denied, failed), (300, n - 8 - 300, 8));
+    let calls =
+        command_calls(&mut con, "evalsha").await + command_calls(&mut con, "eval").await - before;
+    assert!(
+        calls < n as u64 / 2,
+        "{n} concurrent checks took {calls} script calls: not batched"
+    );
+    // Exactly the admitted requests took tokens: 1000 - 300 left (within the 1/s refill).
+    let o = lim
+        .check(&throttle("t:shared", RateLimit::new(1.0, 1000).unwrap()))
+        .await
+        .unwrap();
+    let left = o.throttle.unwrap().remaining;
+    assert!((699..=705).contains(&left), "{left}");
+}
