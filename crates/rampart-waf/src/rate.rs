@@ -1,0 +1,2 @@
+//! Rate-based rule state: requests counted per aggregation key over a sliding evaluation
+//! window, with a hard bound on memory.
