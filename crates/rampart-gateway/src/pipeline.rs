@@ -177,11 +177,13 @@ async fn routed(
     ctx.route = Some(m.route.id.clone());
     ctx.matched = Some(m.route.clone());
     // 3–7.
-    waf::inspect(ctx, &parts).map_err(|e| (Stage::Waf, e))?;
+    let mut parts = parts;
+    let body = waf::inspect(cfg, ctx, &mut parts, body, &m.route.waf)
+        .await
+        .map_err(|e| (Stage::Waf, e))?;
     let body = authn::authenticate(cfg, ctx, &parts, body, &m)
         .await
         .map_err(|e| (Stage::Authenticate, e))?;
-    let mut parts = parts;
     // What authorizers send upstream replaces anything the client sent under those names.
     for (name, value) in ctx.upstream_headers.drain(..) {
         parts.headers.remove(&name);

@@ -32,6 +32,7 @@ pub enum ResponseType {
     Throttled,
     InvalidApiKey,
     QuotaExceeded,
+    WafFiltered,
     ServiceUnavailable,
     IntegrationFailure,
     IntegrationTimeout,
@@ -41,7 +42,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub const ALL: [ResponseType; 21] = [
+    pub const ALL: [ResponseType; 22] = [
         Self::BadRequestPath,
         Self::ResourceNotFound,
         Self::MethodNotAllowed,
@@ -57,6 +58,7 @@ impl ResponseType {
         Self::Throttled,
         Self::InvalidApiKey,
         Self::QuotaExceeded,
+        Self::WafFiltered,
         Self::ServiceUnavailable,
         Self::IntegrationFailure,
         Self::IntegrationTimeout,
@@ -82,6 +84,7 @@ impl ResponseType {
             Self::Throttled => "THROTTLED",
             Self::InvalidApiKey => "INVALID_API_KEY",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::WafFiltered => "WAF_FILTERED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::IntegrationFailure => "INTEGRATION_FAILURE",
             Self::IntegrationTimeout => "INTEGRATION_TIMEOUT",
@@ -112,6 +115,7 @@ impl ResponseType {
             Self::AuthorizerFailure => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Throttled | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::WafFiltered => StatusCode::FORBIDDEN,
             Self::IntegrationFailure => StatusCode::BAD_GATEWAY,
             Self::IntegrationTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::ApiConfigurationError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,6 +142,7 @@ impl ResponseType {
             Self::Throttled => "Too Many Requests",
             Self::InvalidApiKey => "Forbidden",
             Self::QuotaExceeded => "Limit Exceeded",
+            Self::WafFiltered => "Forbidden",
             Self::ServiceUnavailable => "Service Unavailable",
             Self::IntegrationFailure => "Bad Gateway",
             Self::IntegrationTimeout => "Endpoint request timed out",
@@ -221,6 +226,15 @@ pub enum GatewayError {
     Internal {
         detail: String,
     },
+    /// A web ACL blocked the request: the rule's custom response, or `WAF_FILTERED`.
+    WafBlocked {
+        rule: String,
+        response: std::sync::Arc<rampart_waf::BlockResponse>,
+    },
+    /// A malformed request (e.g. a body that could not be read).
+    BadRequest {
+        detail: String,
+    },
 }
 
 impl GatewayError {
@@ -244,6 +258,8 @@ impl GatewayError {
             Self::QuotaExceeded { .. } => ResponseType::QuotaExceeded,
             Self::Unavailable { .. } => ResponseType::ServiceUnavailable,
             Self::Internal { .. } => ResponseType::ApiConfigurationError,
+            Self::WafBlocked { .. } => ResponseType::WafFiltered,
+            Self::BadRequest { .. } => ResponseType::Default4xx,
         }
     }
 
@@ -293,6 +309,8 @@ impl fmt::Display for GatewayError {
             Self::QuotaExceeded { policy, .. } => write!(f, "quota exceeded: {policy}"),
             Self::Unavailable { detail } => write!(f, "unavailable: {detail}"),
             Self::Internal { detail } => write!(f, "internal error: {detail}"),
+            Self::WafBlocked { rule, .. } => write!(f, "blocked by WAF rule {rule}"),
+            Self::BadRequest { detail } => write!(f, "bad request: {detail}"),
         }
     }
 }
@@ -386,6 +404,11 @@ impl GatewayResponses {
 
     /// Build the client response for `err`.
     pub fn render(&self, err: &GatewayError, request_id: &str) -> Response<GatewayBody> {
+        if let GatewayError::WafBlocked { response, .. } = err {
+            if response.status != 403 || response.body.is_some() || !response.headers.is_empty() {
+                return render_waf_custom(response, request_id);
+            }
+        }
         let t = err.response_type();
         let mut resp = match self.by_type.get(&t) {
             Some(g) => {
@@ -455,6 +478,33 @@ impl GatewayResponses {
         }
         resp
     }
+}
+
+/// A web ACL's custom Block response: its status, headers and body as configured.
+fn render_waf_custom(r: &rampart_waf::BlockResponse, request_id: &str) -> Response<GatewayBody> {
+    let (ctype, body) = match &r.body {
+        Some((ctype, content)) => (*ctype, Bytes::from(content.clone())),
+        None => (
+            "application/json",
+            Bytes::from_static(b"{\"message\":\"Forbidden\"}"),
+        ),
+    };
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN);
+    let h = resp.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    for (k, v) in &r.headers {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            h.insert(k, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    resp
 }
 
 #[cfg(test)]

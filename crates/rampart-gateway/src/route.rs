@@ -45,6 +45,8 @@ pub struct Route {
     pub api_key_required: bool,
     /// The API's key settings.
     pub api_keys: std::sync::Arc<crate::usage::settings::ApiKeys>,
+    /// The API's web ACLs.
+    pub waf: std::sync::Arc<crate::waf::ApiWaf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,6 +396,7 @@ mod tests {
                 },
                 resource_policy: None,
             }),
+            waf: Default::default(),
             tags: Vec::new(),
             auth: crate::authn::RouteAuth::Public,
             scopes: Vec::new(),

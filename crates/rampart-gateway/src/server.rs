@@ -188,6 +188,7 @@ impl Gateway {
             None
         };
         cfg.usage_rt = usage.clone();
+        cfg.waf_matches = Some(metrics.waf_rule_matches.clone());
         let shared = Arc::new(Shared {
             usage: usage.clone(),
             tls: tls_slots.clone(),
@@ -451,6 +452,7 @@ impl Shared {
     fn install(&self, mut cfg: Compiled) -> Result<(), ConfigErrors> {
         cfg.temporary = self.temporary.clone();
         cfg.usage_rt = self.usage.clone();
+        cfg.waf_matches = Some(self.metrics.waf_rule_matches.clone());
         match &self.usage {
             None if cfg.keys_required || cfg.usage.explicit => {
                 return Err(ConfigErrors(vec![config::ConfigError {

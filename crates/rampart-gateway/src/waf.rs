@@ -1,9 +1,282 @@
-//! Stage 3, perimeter (WAF). Web ACLs arrive with a later issue; until then this stage
-//! admits every request and records no WAF action.
+//! Stage 3, perimeter (WAF): the web ACL attached to the request's API (or its stage) is
+//! evaluated by `rampart-waf` before any authentication. A Block answers with the rule's
+//! custom response or the `WAF_FILTERED` gateway response (403 `{"message":"Forbidden"}`);
+//! Allow and Count go on, with any `x-amzn-waf-*` headers the actions insert. Every
+//! terminating or counting match is logged on the `rampart::waf` target with the rule, its
+//! labels, the field and a redacted excerpt, and counted in
+//! `rampart_waf_rule_matches_total{acl,rule,action}`.
+//!
+//! When the web ACL inspects the body (`Body`, `JsonBody`, a size constraint on it), the
+//! body is read first (up to `server.limits.max_body_bytes`, 413 past it) and handed on
+//! buffered; otherwise it keeps streaming.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use rampart_waf::{CompiledAcl, Resources, Verdict, WafRequest};
+
+use crate::body::{read_limited, BodyTooLarge, RequestBody};
+use crate::config::compile::{resolve, Errors};
+use crate::config::raw::{RawApi, RawWaf};
+use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
 
-pub fn inspect(_ctx: &mut RequestContext, _req: &http::request::Parts) -> Result<(), GatewayError> {
-    Ok(())
+/// The web ACLs of one API: the API's own and per-stage ones.
+#[derive(Debug, Default)]
+pub struct ApiWaf {
+    pub default: Option<Arc<CompiledAcl>>,
+    pub stages: Vec<(String, Arc<CompiledAcl>)>,
+}
+
+impl ApiWaf {
+    fn acl(&self, stage: Option<&str>) -> Option<&Arc<CompiledAcl>> {
+        stage
+            .and_then(|s| self.stages.iter().find(|(n, _)| n == s).map(|(_, a)| a))
+            .or(self.default.as_ref())
+    }
+}
+
+/// `server.waf`: loads the IP sets, regex pattern sets and rule groups, then compiles each
+/// named web ACL against them.
+pub fn compile_waf(
+    e: &mut Errors,
+    raw: Option<&RawWaf>,
+    base: &Path,
+) -> HashMap<String, Arc<CompiledAcl>> {
+    let mut out = HashMap::new();
+    let Some(raw) = raw else { return out };
+    let mut res = Resources {
+        body_limit: raw.body_inspection_limit.map(|n| n as usize),
+        rate_max_keys: raw.rate_max_keys.map(|n| n as usize),
+        ..Resources::default()
+    };
+    if let Some(n) = raw.body_inspection_limit {
+        if !(1..=64 * 1024).contains(&n) {
+            e.push(
+                "server.waf.body_inspection_limit",
+                "must be 1 to 65536 bytes",
+            );
+        }
+    }
+    if raw.rate_max_keys == Some(0) {
+        e.push("server.waf.rate_max_keys", "must be at least 1");
+    }
+    fn load<T>(
+        e: &mut Errors,
+        base: &Path,
+        path: &str,
+        files: &[String],
+        parse: fn(&[u8]) -> Result<T, rampart_waf::LoadError>,
+        into: &mut Vec<T>,
+    ) {
+        for (i, f) in files.iter().enumerate() {
+            let file = resolve(base, f);
+            match std::fs::read(&file) {
+                Ok(bytes) => match parse(&bytes) {
+                    Ok(v) => into.push(v),
+                    Err(err) => {
+                        e.push(format!("{path}[{i}]"), format!("{}: {err}", file.display()))
+                    }
+                },
+                Err(err) => e.push(
+                    format!("{path}[{i}]"),
+                    format!("cannot read {}: {err}", file.display()),
+                ),
+            }
+        }
+    }
+    load(
+        e,
+        base,
+        "server.waf.ip_sets",
+        &raw.ip_sets,
+        rampart_waf::parse_ip_set,
+        &mut res.ip_sets,
+    );
+    load(
+        e,
+        base,
+        "server.waf.regex_pattern_sets",
+        &raw.regex_pattern_sets,
+        rampart_waf::parse_regex_set,
+        &mut res.regex_sets,
+    );
+    load(
+        e,
+        base,
+        "server.waf.rule_groups",
+        &raw.rule_groups,
+        rampart_waf::parse_rule_group,
+        &mut res.rule_groups,
+    );
+    for (name, f) in &raw.web_acls {
+        let file = resolve(base, f);
+        let p = format!("server.waf.web_acls.{name}");
+        match std::fs::read(&file) {
+            Ok(bytes) => match rampart_waf::load_web_acl(&bytes, &res) {
+                Ok(acl) => {
+                    out.insert(name.clone(), Arc::new(acl));
+                }
+                Err(rampart_waf::LoadError::Invalid(errs)) => {
+                    for (fp, m) in errs {
+                        e.push(p.clone(), format!("{}: {fp}: {m}", file.display()));
+                    }
+                }
+                Err(err) => e.push(p, format!("{}: {err}", file.display())),
+            },
+            Err(err) => e.push(p, format!("cannot read {}: {err}", file.display())),
+        }
+    }
+    out
+}
+
+/// An API's `web_acl` and `stage_web_acls`.
+pub fn compile_api_waf(
+    e: &mut Errors,
+    ap: &str,
+    api: &RawApi,
+    acls: &HashMap<String, Arc<CompiledAcl>>,
+) -> Arc<ApiWaf> {
+    let mut w = ApiWaf::default();
+    let get = |e: &mut Errors, path: String, name: &str| match acls.get(name) {
+        Some(a) => Some(a.clone()),
+        None => {
+            e.push(
+                path,
+                format!("no web ACL named `{name}` under server.waf.web_acls"),
+            );
+            None
+        }
+    };
+    if let Some(n) = &api.web_acl {
+        w.default = get(e, format!("{ap}.web_acl"), n);
+    }
+    let stage_acls: &BTreeMap<String, String> = &api.stage_web_acls;
+    for (stage, n) in stage_acls {
+        if !api.stages.contains(stage) {
+            e.push(
+                format!("{ap}.stage_web_acls.{stage}"),
+                format!("the API has no stage `{stage}`"),
+            );
+            continue;
+        }
+        if let Some(a) = get(e, format!("{ap}.stage_web_acls.{stage}"), n) {
+            w.stages.push((stage.clone(), a));
+        }
+    }
+    Arc::new(w)
+}
+
+fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Runs the request's web ACL; returns the body (buffered when the ACL read it).
+pub async fn inspect(
+    cfg: &Compiled,
+    ctx: &mut RequestContext,
+    parts: &mut http::request::Parts,
+    body: Incoming,
+    waf: &ApiWaf,
+) -> Result<RequestBody, GatewayError> {
+    let Some(acl) = waf.acl(ctx.stage.as_deref()) else {
+        return Ok(RequestBody::Streaming(body));
+    };
+    let body = if acl.body_bytes_needed() > 0 && !http_body::Body::is_end_stream(&body) {
+        let bytes = read_limited(body, cfg.limits.max_body_bytes)
+            .await
+            .map_err(|e| {
+                if e.is::<BodyTooLarge>() {
+                    GatewayError::BodyTooLarge
+                } else {
+                    GatewayError::BadRequest {
+                        detail: format!("reading the body for the WAF: {e}"),
+                    }
+                }
+            })?;
+        RequestBody::Buffered(bytes)
+    } else {
+        RequestBody::Streaming(body)
+    };
+    let decision = {
+        let body_bytes: &[u8] = match &body {
+            RequestBody::Buffered(b) => b,
+            RequestBody::Streaming(_) => &[],
+        };
+        let mut req = WafRequest::new(
+            parts.method.as_str(),
+            parts.uri.path().as_bytes(),
+            parts.uri.query().unwrap_or_default().as_bytes(),
+            ctx.client_ip,
+        );
+        req.headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
+        req.body = body_bytes;
+        req.body_size = body_bytes.len() as u64;
+        acl.evaluate(&req, now_ms())
+    };
+    for m in &decision.matches {
+        let loc = m.location.as_ref();
+        tracing::info!(
+            target: "rampart::waf",
+            request_id = %ctx.request_id,
+            web_acl = %acl.name,
+            rule = %m.rule,
+            action = m.action,
+            labels = ?decision.labels,
+            field = loc.map_or("", |l| l.field.as_str()),
+            transformations = ?loc.map(|l| &l.transformations),
+            excerpt = loc.map_or("", |l| l.excerpt.as_str()),
+            "waf rule matched"
+        );
+        if let Some(mx) = &cfg.waf_matches {
+            mx.get_or_create(&crate::record::metrics::WafRuleLabels {
+                acl: acl.name.clone(),
+                rule: m.rule.clone(),
+                action: m.action.to_owned(),
+            })
+            .inc();
+        }
+    }
+    ctx.labels = decision.labels.clone();
+    match &decision.verdict {
+        Verdict::Block(resp) => {
+            ctx.waf_action = Some("BLOCK");
+            Err(GatewayError::WafBlocked {
+                rule: decision
+                    .terminating_rule
+                    .clone()
+                    .unwrap_or_else(|| "DefaultAction".into()),
+                response: resp.clone(),
+            })
+        }
+        Verdict::Allow => {
+            ctx.waf_action = Some(
+                if decision.matches.iter().any(|m| m.action == "COUNT")
+                    && decision.terminating_rule.is_none()
+                {
+                    "COUNT"
+                } else {
+                    "ALLOW"
+                },
+            );
+            for (name, value) in &decision.insert_headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(value),
+                ) {
+                    parts.headers.insert(n, v);
+                }
+            }
+            Ok(body)
+        }
+    }
 }

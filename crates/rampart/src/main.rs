@@ -10,6 +10,7 @@ use rampart_gateway::{config, demo};
 mod admin_cmd;
 mod policy_cmd;
 mod secret_cmd;
+mod waf_cmd;
 
 // The request path allocates small, short-lived buffers on every worker thread;
 // mimalloc's thread-local free lists serve them faster than glibc's malloc.
@@ -53,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::KeysCommand,
     },
+    /// Web ACLs: `rampart waf test` explains what a web ACL does with one request.
+    Waf {
+        #[command(subcommand)]
+        command: waf_cmd::WafCommand,
+    },
     /// Usage plans of a running gateway (through its admin API).
     Plans {
         #[command(flatten)]
@@ -75,6 +81,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Secret { command } => secret_cmd::run(command),
+        Command::Waf { command } => waf_cmd::run(command),
         Command::Keys { admin, command } => admin_cmd::keys(admin, command),
         Command::Plans { admin, command } => admin_cmd::plans(admin, command),
         Command::Usage { admin, args } => admin_cmd::usage(admin, args),

@@ -24,8 +24,6 @@ pub mod sigv4;
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
-
 use crate::body::RequestBody;
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
@@ -97,11 +95,11 @@ pub async fn authenticate(
     cfg: &Compiled,
     ctx: &mut RequestContext,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
     m: &Matched<'_>,
 ) -> Result<RequestBody, GatewayError> {
     let list = match &m.route.auth {
-        RouteAuth::Public => return Ok(RequestBody::Streaming(body)),
+        RouteAuth::Public => return Ok(body),
         RouteAuth::Require(list) => list,
     };
     // Any one suffices: the first whose kind of credentials the request carries decides
@@ -122,7 +120,7 @@ pub async fn authenticate(
             match m.accept(cert) {
                 Ok(principal) => {
                     set_principal(cfg, ctx, principal);
-                    Ok(RequestBody::Streaming(body))
+                    Ok(body)
                 }
                 Err(mtls::Refusal::Revoked) => Err(GatewayError::Unauthorized {
                     detail: format!(
@@ -137,11 +135,11 @@ pub async fn authenticate(
         }
         Some(Authorizer::Jwt(j)) => {
             jwt::authenticate(j, ctx, parts, &m.route.scopes).await?;
-            Ok(RequestBody::Streaming(body))
+            Ok(body)
         }
         Some(Authorizer::Lambda(l)) => {
             lambda::authenticate(l, cfg, ctx, parts, m).await?;
-            Ok(RequestBody::Streaming(body))
+            Ok(body)
         }
         None => Err(GatewayError::Internal {
             detail: "route requires an empty authorizer list".into(),

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hyper::body::Incoming;
 use rampart_sigv4::{Incoming as Signed, SigError};
 
 use crate::body::{read_limited, BodyTooLarge, RequestBody};
@@ -23,7 +22,7 @@ pub async fn authenticate(
     cfg: &Compiled,
     ctx: &mut RequestContext,
     parts: &http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
 ) -> Result<RequestBody, GatewayError> {
     // HTTP/2 carries the host as `:authority`.
     let authority = parts.uri.authority().map(|a| a.as_str().to_string());
@@ -101,15 +100,17 @@ pub async fn authenticate(
             }
         };
     let opts = &cfg.sigv4;
-    let bytes = read_limited(body, cfg.limits.max_body_bytes)
-        .await
-        .map_err(|e| {
-            if e.is::<BodyTooLarge>() {
-                GatewayError::BodyTooLarge
-            } else {
-                invalid(None, format!("reading the body: {e}"))
-            }
-        })?;
+    let bytes = match body {
+        RequestBody::Buffered(b) => Ok(b),
+        RequestBody::Streaming(body) => read_limited(body, cfg.limits.max_body_bytes).await,
+    }
+    .map_err(|e| {
+        if e.is::<BodyTooLarge>() {
+            GatewayError::BodyTooLarge
+        } else {
+            invalid(None, format!("reading the body: {e}"))
+        }
+    })?;
     incoming.payload_sha256 = Some(rampart_sigv4::sha256(&bytes));
     let now = SystemTime::now();
     // The derived key of a long-term key's current scope, kept once a request verified.

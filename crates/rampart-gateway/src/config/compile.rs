@@ -908,6 +908,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         .and_then(|a| crate::usage::settings::compile_admin_token(&mut e, a, admin, base));
     let usage = crate::usage::settings::compile_usage(&mut e, s.usage.as_ref(), base);
     let mut keys_required = false;
+    let web_acls = crate::waf::compile_waf(&mut e, s.waf.as_ref(), base);
 
     let workers = match s.workers {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -1127,6 +1128,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
             api.stages.iter().cloned().map(Some).collect()
         };
         let api_keys = Arc::new(crate::usage::settings::compile_api_keys(&mut e, &ap, api));
+        let api_waf = crate::waf::compile_api_waf(&mut e, &ap, api, &web_acls);
         let api_throttle = api
             .throttle
             .and_then(|t| rate_limit(&mut e, &format!("{ap}.throttle"), t))
@@ -1207,6 +1209,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 api_throttle: api_throttle.clone(),
                 api_key_required,
                 api_keys: api_keys.clone(),
+                waf: api_waf.clone(),
             });
             match table.add(&segments, route) {
                 Ok(()) => {}
@@ -1328,6 +1331,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         usage,
         keys_required,
         usage_rt: None,
+        waf_matches: None,
     })
 }
 

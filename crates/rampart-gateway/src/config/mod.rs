@@ -58,6 +58,8 @@ pub struct Compiled {
     pub keys_required: bool,
     /// The running usage store (set by the gateway; outlives reloads).
     pub usage_rt: Option<std::sync::Arc<crate::usage::Usage>>,
+    /// `rampart_waf_rule_matches_total` (set by the gateway).
+    pub waf_matches: Option<crate::record::metrics::WafMatches>,
 }
 
 /// One configuration error.
@@ -434,7 +436,7 @@ apis:
             e,
             vec![
                 "t.yaml:15:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
-                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`, `api_key_source`, `api_key_header`, `api_key_required`",
+                "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`, `api_key_source`, `api_key_header`, `api_key_required`, `web_acl`, `stage_web_acls`",
                 "t.yaml:12:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
             ]
         );

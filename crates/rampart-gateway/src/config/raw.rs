@@ -186,6 +186,28 @@ pub struct RawServer {
     pub throttle: Option<RawThrottle>,
     /// Where API keys, usage plans and their counters live.
     pub usage: Option<RawUsage>,
+    /// Web ACLs (AWS WAFv2 JSON files) and what they reference.
+    pub waf: Option<RawWaf>,
+}
+
+/// `server.waf`: named web ACLs and the IP sets, regex pattern sets and rule groups they
+/// reference (files in the AWS JSON shape, paths relative to the configuration file).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaf {
+    /// Web ACL name (what APIs refer to) to file.
+    #[serde(default)]
+    pub web_acls: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ip_sets: Vec<String>,
+    #[serde(default)]
+    pub regex_pattern_sets: Vec<String>,
+    #[serde(default)]
+    pub rule_groups: Vec<String>,
+    /// Body bytes inspected (default 16384; a web ACL's AssociationConfig wins).
+    pub body_inspection_limit: Option<u64>,
+    /// Keys tracked per rate-based rule (default 100000).
+    pub rate_max_keys: Option<u64>,
 }
 
 /// The usage-plan store: `embedded` (one redb file under `data_dir`) or `redis` (throttle,
@@ -385,6 +407,11 @@ pub struct RawApi {
     pub api_key_header: Option<String>,
     /// Default for routes that do not say: they need an API key.
     pub api_key_required: Option<bool>,
+    /// The web ACL (a name under `server.waf.web_acls`) for every stage of this API, and
+    pub web_acl: Option<String>,
+    /// per-stage web ACLs that replace it for those stages.
+    #[serde(default)]
+    pub stage_web_acls: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

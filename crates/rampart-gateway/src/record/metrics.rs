@@ -33,6 +33,17 @@ pub struct PlanLabels {
     pub result: &'static str,
 }
 
+/// A WAF rule's match: the web ACL, the rule (`Rule/GroupRule` in groups) and the action.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WafRuleLabels {
+    pub acl: String,
+    pub rule: String,
+    pub action: String,
+}
+
+/// `rampart_waf_rule_matches_total`.
+pub type WafMatches = Family<WafRuleLabels, Counter>;
+
 /// A failure of the usage store: the backend and what was done (`rejected`, `local`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StoreFailureLabels {
@@ -75,6 +86,7 @@ pub struct Metrics {
     pub reloads: Family<ResultLabels, Counter>,
     pub plan_decisions: Family<PlanLabels, Counter>,
     pub usage_store_failures: Family<StoreFailureLabels, Counter>,
+    pub waf_rule_matches: WafMatches,
 }
 
 impl Default for Metrics {
@@ -140,7 +152,14 @@ impl Metrics {
             "Usage-plan decisions the store could not make, by backend and outcome (rejected, local)",
             usage_store_failures.clone(),
         );
+        let waf_rule_matches = WafMatches::default();
+        registry.register(
+            "waf_rule_matches",
+            "WAF rule matches, by web ACL, rule and action (BLOCK, ALLOW, COUNT)",
+            waf_rule_matches.clone(),
+        );
         Self {
+            waf_rule_matches,
             plan_decisions,
             usage_store_failures,
             registry,

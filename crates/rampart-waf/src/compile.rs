@@ -1,0 +1,1280 @@
+//! Validation of the AWS JSON into the compiled form evaluation runs on: references
+//! resolved, regexes compiled, transformations ordered, labels qualified, every error with
+//! the path of the field that caused it.
+
+use crate::detect::Sensitivity;
+use crate::model::*;
+use crate::rate::{RateConfig, RateTracker};
+use crate::transform::TransformType;
+use crate::{managed, LoadError, Resources};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Default body inspection limit (AWS's default for API Gateway).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// Rate-based rules track at most this many keys each by default.
+pub const DEFAULT_RATE_MAX_KEYS: usize = 100_000;
+
+/// A web ACL ready to evaluate.
+#[derive(Debug)]
+pub struct CompiledAcl {
+    pub name: String,
+    pub(crate) rules: Vec<CRule>,
+    pub(crate) default_block: Option<Arc<BlockResponse>>,
+    pub(crate) default_insert: Vec<(String, String)>,
+    pub(crate) body_limit: usize,
+    pub(crate) inspects_body: bool,
+}
+
+impl CompiledAcl {
+    /// How many body bytes the ACL inspects (0 when no rule looks at the body).
+    pub fn body_bytes_needed(&self) -> usize {
+        if self.inspects_body {
+            self.body_limit
+        } else {
+            0
+        }
+    }
+
+    /// Rule names in evaluation order (rule groups as `Rule/GroupRule`).
+    pub fn rule_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &self.rules {
+            out.push(r.name.clone());
+            if let CKind::Group { rules, .. } = &r.kind {
+                out.extend(rules.iter().map(|g| format!("{}/{}", r.name, g.name)));
+            }
+        }
+        out
+    }
+}
+
+/// The response of a Block action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Content type and content of a custom body.
+    pub body: Option<(&'static str, String)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CRule {
+    pub name: String,
+    pub labels: Vec<String>,
+    pub kind: CKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum CKind {
+    Plain {
+        statement: CStatement,
+        action: CAction,
+    },
+    Group {
+        scope_down: Option<CStatement>,
+        rules: Vec<CRule>,
+        count_only: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CAction {
+    Allow(Vec<(String, String)>),
+    Block(Arc<BlockResponse>),
+    Count(Vec<(String, String)>),
+}
+
+impl CAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CAction::Allow(_) => "ALLOW",
+            CAction::Block(_) => "BLOCK",
+            CAction::Count(_) => "COUNT",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum CStatement {
+    Match {
+        field: CField,
+        transforms: Vec<TransformType>,
+        test: Test,
+    },
+    Ip {
+        set: Arc<IpMatcher>,
+        forwarded: Option<(String, Fallback, ForwardedPosition)>,
+    },
+    Label {
+        scope: LabelScope,
+        key: String,
+    },
+    Rate(Box<CRate>),
+    And(Vec<CStatement>),
+    Or(Vec<CStatement>),
+    Not(Box<CStatement>),
+}
+
+#[derive(Debug)]
+pub(crate) struct CRate {
+    pub tracker: RateTracker,
+    pub key: AggKey,
+    pub scope_down: Option<CStatement>,
+}
+
+#[derive(Debug)]
+pub(crate) enum AggKey {
+    Ip,
+    Forwarded(String, Fallback),
+    Constant,
+    Custom(Vec<CustomPart>),
+}
+
+#[derive(Debug)]
+pub(crate) enum CustomPart {
+    Header(String, Vec<TransformType>),
+    Cookie(String, Vec<TransformType>),
+    QueryArg(String, Vec<TransformType>),
+    QueryString(Vec<TransformType>),
+    Method,
+    UriPath(Vec<TransformType>),
+    Ip,
+    ForwardedIp(String, Fallback),
+    LabelNamespace(String),
+}
+
+#[derive(Debug)]
+pub(crate) enum Test {
+    Bytes(Vec<u8>, Positional),
+    Regex(regex::bytes::Regex),
+    RegexSet(Arc<regex::bytes::RegexSet>),
+    Sqli(Sensitivity),
+    Xss,
+    Size(Comparison, u64),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum CField {
+    UriPath,
+    QueryString,
+    AllQueryArguments,
+    SingleQueryArgument(String),
+    Method,
+    SingleHeader(String),
+    Headers {
+        filter: NameFilter,
+        scope: MatchScope,
+        oversize: Oversize,
+    },
+    Cookies {
+        filter: NameFilter,
+        scope: MatchScope,
+        oversize: Oversize,
+    },
+    Body(Oversize),
+    JsonBody {
+        paths: Option<Vec<String>>,
+        scope: MatchScope,
+        fallback: InvalidFallback,
+        oversize: Oversize,
+    },
+    HeaderOrder(Oversize),
+}
+
+/// Header or cookie names to inspect (lowercase for headers).
+#[derive(Debug, Clone)]
+pub(crate) enum NameFilter {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl NameFilter {
+    pub fn admits(&self, name: &[u8], ignore_case: bool) -> bool {
+        let eq = |n: &String| {
+            if ignore_case {
+                n.as_bytes().eq_ignore_ascii_case(name)
+            } else {
+                n.as_bytes() == name
+            }
+        };
+        match self {
+            NameFilter::All => true,
+            NameFilter::Include(v) => v.iter().any(eq),
+            NameFilter::Exclude(v) => !v.iter().any(eq),
+        }
+    }
+}
+
+/// CIDR blocks grouped by prefix length: a lookup is one hash probe per distinct length.
+#[derive(Debug, Default)]
+pub(crate) struct IpMatcher {
+    v4: Vec<(u8, HashSet<u32>)>,
+    v6: Vec<(u8, HashSet<u128>)>,
+}
+
+impl IpMatcher {
+    fn insert(&mut self, net: IpNet) {
+        match net {
+            IpNet::V4(n) => {
+                let len = n.prefix_len();
+                let bits = u32::from(n.network());
+                match self.v4.iter_mut().find(|(l, _)| *l == len) {
+                    Some((_, s)) => {
+                        s.insert(bits);
+                    }
+                    None => self.v4.push((len, HashSet::from([bits]))),
+                }
+            }
+            IpNet::V6(n) => {
+                let len = n.prefix_len();
+                let bits = u128::from(n.network());
+                match self.v6.iter_mut().find(|(l, _)| *l == len) {
+                    Some((_, s)) => {
+                        s.insert(bits);
+                    }
+                    None => self.v6.push((len, HashSet::from([bits]))),
+                }
+            }
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(v6),
+            },
+            v4 => v4,
+        };
+        match ip {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                self.v4.iter().any(|(len, s)| {
+                    let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    s.contains(&(bits & mask))
+                })
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                self.v6.iter().any(|(len, s)| {
+                    let mask = if *len == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - len)
+                    };
+                    s.contains(&(bits & mask))
+                })
+            }
+        }
+    }
+}
+
+/// One compile error: the JSON path and the message.
+type Errs = Vec<(String, String)>;
+
+struct Ctx<'r> {
+    res: &'r Resources,
+    errs: Errs,
+    ip_sets: HashMap<String, Arc<IpMatcher>>,
+    regex_sets: HashMap<String, Arc<regex::bytes::RegexSet>>,
+    inspects_body: bool,
+    rate_max_keys: usize,
+}
+
+/// Compiles a web ACL; `acl_path` names it in errors (a file name).
+pub fn compile(acl: &WebAcl, res: &Resources) -> Result<CompiledAcl, LoadError> {
+    let mut cx = Ctx {
+        res,
+        errs: Vec::new(),
+        ip_sets: HashMap::new(),
+        regex_sets: HashMap::new(),
+        inspects_body: false,
+        rate_max_keys: res.rate_max_keys.unwrap_or(DEFAULT_RATE_MAX_KEYS),
+    };
+    if acl.captcha_config.is_some() || acl.challenge_config.is_some() {
+        cx.err(
+            "CaptchaConfig",
+            "CAPTCHA and Challenge are not supported by Rampart",
+        );
+    }
+    let mut body_limit = res.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
+    if let Some(ac) = &acl.association_config {
+        for (k, v) in &ac.request_body {
+            let kb = match v.default_size_inspection_limit.as_str() {
+                "KB_16" => 16,
+                "KB_32" => 32,
+                "KB_48" => 48,
+                "KB_64" => 64,
+                other => {
+                    cx.err(
+                        &format!("AssociationConfig.RequestBody.{k}.DefaultSizeInspectionLimit"),
+                        &format!("must be KB_16, KB_32, KB_48 or KB_64, not {other:?}"),
+                    );
+                    16
+                }
+            };
+            body_limit = kb * 1024;
+        }
+    }
+    let account = acl
+        .arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+        .unwrap_or("000000000000");
+    let ns = format!("awswaf:{account}:webacl:{}:", acl.name);
+    let default_allow = acl.default_action.allow.as_ref();
+    let default_block = acl.default_action.block.as_ref();
+    let (default_block, default_insert) = match (default_allow, default_block) {
+        (Some(a), None) => (
+            None,
+            cx.insert_headers(a.custom_request_handling.as_ref(), "DefaultAction.Allow"),
+        ),
+        (None, Some(b)) => (
+            Some(cx.block_response(b, &acl.custom_response_bodies, "DefaultAction.Block")),
+            Vec::new(),
+        ),
+        _ => {
+            cx.err("DefaultAction", "must have exactly one of Allow or Block");
+            (None, Vec::new())
+        }
+    };
+    let rules = cx.rules(&acl.rules, "Rules", &ns, &acl.custom_response_bodies, true);
+    if !cx.errs.is_empty() {
+        return Err(LoadError::Invalid(cx.errs));
+    }
+    Ok(CompiledAcl {
+        name: acl.name.clone(),
+        rules,
+        default_block,
+        default_insert,
+        body_limit,
+        inspects_body: cx.inspects_body,
+    })
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, path: &str, msg: &str) {
+        self.errs.push((path.to_owned(), msg.to_owned()));
+    }
+
+    fn rules(
+        &mut self,
+        rules: &[Rule],
+        path: &str,
+        ns: &str,
+        bodies: &BTreeMap<String, CustomResponseBody>,
+        top: bool,
+    ) -> Vec<CRule> {
+        let mut names = HashSet::new();
+        let mut prios = HashSet::new();
+        let mut order: Vec<(i64, usize)> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            if r.name.is_empty() || r.name.len() > 128 {
+                self.err(&format!("{p}.Name"), "must be 1 to 128 characters");
+            }
+            if !names.insert(r.name.as_str()) {
+                self.err(
+                    &format!("{p}.Name"),
+                    &format!("duplicate rule name {:?}", r.name),
+                );
+            }
+            if !prios.insert(r.priority) {
+                self.err(
+                    &format!("{p}.Priority"),
+                    &format!("duplicate priority {}", r.priority),
+                );
+            }
+            if r.priority < 0 {
+                self.err(&format!("{p}.Priority"), "must be 0 or more");
+            }
+            order.push((r.priority, i));
+        }
+        order.sort();
+        let mut out = Vec::new();
+        for (_, i) in order {
+            let r = &rules[i];
+            let p = format!("{path}[{i}]");
+            if r.captcha_config.is_some() || r.challenge_config.is_some() {
+                self.err(
+                    &format!("{p}.CaptchaConfig"),
+                    "CAPTCHA and Challenge are not supported by Rampart",
+                );
+            }
+            let labels: Vec<String> = r.rule_labels.iter().map(|l| qualify(ns, &l.name)).collect();
+            let kind = match &r.statement {
+                Statement::ManagedRuleGroupStatement(_)
+                | Statement::RuleGroupReferenceStatement(_) => {
+                    if !top {
+                        self.err(
+                            &format!("{p}.Statement"),
+                            "a rule group cannot reference another rule group",
+                        );
+                        continue;
+                    }
+                    if r.action.is_some() {
+                        self.err(
+                            &format!("{p}.Action"),
+                            "a rule that references a rule group takes OverrideAction, not Action",
+                        );
+                    }
+                    let count_only = match &r.override_action {
+                        Some(OverrideAction {
+                            none: Some(_),
+                            count: None,
+                        }) => false,
+                        Some(OverrideAction {
+                            none: None,
+                            count: Some(_),
+                        }) => true,
+                        _ => {
+                            self.err(
+                                &format!("{p}.OverrideAction"),
+                                "must have exactly one of None or Count",
+                            );
+                            false
+                        }
+                    };
+                    match self.group(&r.statement, &format!("{p}.Statement")) {
+                        Some((scope_down, rules)) => CKind::Group {
+                            scope_down,
+                            rules,
+                            count_only,
+                        },
+                        None => continue,
+                    }
+                }
+                st => {
+                    if r.override_action.is_some() {
+                        self.err(&format!("{p}.OverrideAction"), "only rules that reference a rule group take OverrideAction; use Action");
+                    }
+                    let Some(a) = &r.action else {
+                        self.err(&format!("{p}.Action"), "missing: Allow, Block or Count");
+                        continue;
+                    };
+                    let Some(action) = self.action(a, bodies, &format!("{p}.Action")) else {
+                        continue;
+                    };
+                    let Some(statement) = self.statement(st, &format!("{p}.Statement"), true)
+                    else {
+                        continue;
+                    };
+                    CKind::Plain { statement, action }
+                }
+            };
+            out.push(CRule {
+                name: r.name.clone(),
+                labels,
+                kind,
+            });
+        }
+        out
+    }
+
+    /// A managed or referenced rule group: its scope-down statement and compiled rules with
+    /// exclusions and overrides applied.
+    fn group(&mut self, st: &Statement, p: &str) -> Option<(Option<CStatement>, Vec<CRule>)> {
+        let (group, excluded, overrides, scope_down, gp) = match st {
+            Statement::ManagedRuleGroupStatement(m) => {
+                let gp = format!("{p}.ManagedRuleGroupStatement");
+                if m.managed_rule_group_configs.is_some() {
+                    self.err(
+                        &format!("{gp}.ManagedRuleGroupConfigs"),
+                        "not supported by Rampart's built-in groups",
+                    );
+                }
+                if m.vendor_name != "AWS" {
+                    self.err(
+                        &format!("{gp}.VendorName"),
+                        &format!(
+                            "unknown vendor {:?}: Rampart ships the AWS groups",
+                            m.vendor_name
+                        ),
+                    );
+                    return None;
+                }
+                let g = match managed::group(&m.name) {
+                    Some(Ok(g)) => g,
+                    Some(Err(e)) => {
+                        self.err(
+                            &format!("{gp}.Name"),
+                            &format!("built-in group {} is invalid: {e}", m.name),
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.err(
+                            &format!("{gp}.Name"),
+                            &format!(
+                                "unknown managed rule group {:?}; built in: {}",
+                                m.name,
+                                managed::NAMES.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                (
+                    g,
+                    &m.excluded_rules,
+                    &m.rule_action_overrides,
+                    m.scope_down_statement.as_ref(),
+                    gp,
+                )
+            }
+            Statement::RuleGroupReferenceStatement(r) => {
+                let gp = format!("{p}.RuleGroupReferenceStatement");
+                let Some(g) = self.res.rule_group(&r.arn) else {
+                    self.err(
+                        &format!("{gp}.ARN"),
+                        &format!("no rule group {:?} was loaded", r.arn),
+                    );
+                    return None;
+                };
+                (
+                    g.clone(),
+                    &r.excluded_rules,
+                    &r.rule_action_overrides,
+                    None,
+                    gp,
+                )
+            }
+            _ => return None,
+        };
+        let ns = match &group.label_namespace {
+            Some(ns) => ns.clone(),
+            None => {
+                let account = group
+                    .arn
+                    .as_deref()
+                    .and_then(|a| a.split(':').nth(4))
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or("000000000000");
+                format!("awswaf:{account}:rulegroup:{}:", group.name)
+            }
+        };
+        let mut rules = self.rules(
+            &group.rules,
+            &format!("{gp}(group {}).Rules", group.name),
+            &ns,
+            &group.custom_response_bodies,
+            false,
+        );
+        for (i, ex) in excluded.iter().enumerate() {
+            match rules.iter_mut().find(|r| r.name == ex.name) {
+                Some(r) => set_count(r),
+                None => self.err(
+                    &format!("{gp}.ExcludedRules[{i}].Name"),
+                    &format!("group {} has no rule {:?}", group.name, ex.name),
+                ),
+            }
+        }
+        for (i, o) in overrides.iter().enumerate() {
+            let op = format!("{gp}.RuleActionOverrides[{i}]");
+            let Some(action) = self.action(
+                &o.action_to_use,
+                &group.custom_response_bodies,
+                &format!("{op}.ActionToUse"),
+            ) else {
+                continue;
+            };
+            match rules.iter_mut().find(|r| r.name == o.name) {
+                Some(CRule {
+                    kind: CKind::Plain { action: a, .. },
+                    ..
+                }) => *a = action,
+                _ => self.err(
+                    &format!("{op}.Name"),
+                    &format!("group {} has no rule {:?}", group.name, o.name),
+                ),
+            }
+        }
+        let scope_down =
+            scope_down.and_then(|s| self.statement(s, &format!("{gp}.ScopeDownStatement"), false));
+        Some((scope_down, rules))
+    }
+
+    fn action(
+        &mut self,
+        a: &RuleAction,
+        bodies: &BTreeMap<String, CustomResponseBody>,
+        p: &str,
+    ) -> Option<CAction> {
+        if a.captcha.is_some() || a.challenge.is_some() {
+            self.err(
+                p,
+                "CAPTCHA and Challenge actions are not supported by Rampart",
+            );
+            return None;
+        }
+        match (&a.allow, &a.block, &a.count) {
+            (Some(al), None, None) => Some(CAction::Allow(
+                self.insert_headers(al.custom_request_handling.as_ref(), &format!("{p}.Allow")),
+            )),
+            (None, Some(b), None) => Some(CAction::Block(self.block_response(
+                b,
+                bodies,
+                &format!("{p}.Block"),
+            ))),
+            (None, None, Some(c)) => Some(CAction::Count(
+                self.insert_headers(c.custom_request_handling.as_ref(), &format!("{p}.Count")),
+            )),
+            _ => {
+                self.err(p, "must have exactly one of Allow, Block or Count");
+                None
+            }
+        }
+    }
+
+    fn insert_headers(
+        &mut self,
+        h: Option<&CustomRequestHandling>,
+        p: &str,
+    ) -> Vec<(String, String)> {
+        let Some(h) = h else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, pair) in h.insert_headers.iter().enumerate() {
+            if !valid_header_name(&pair.name) || !valid_header_value(&pair.value) {
+                self.err(
+                    &format!("{p}.CustomRequestHandling.InsertHeaders[{i}]"),
+                    "invalid header name or value",
+                );
+                continue;
+            }
+            // AWS prefixes inserted request headers with x-amzn-waf-.
+            out.push((
+                format!("x-amzn-waf-{}", pair.name.to_ascii_lowercase()),
+                pair.value.clone(),
+            ));
+        }
+        out
+    }
+
+    fn block_response(
+        &mut self,
+        b: &BlockAction,
+        bodies: &BTreeMap<String, CustomResponseBody>,
+        p: &str,
+    ) -> Arc<BlockResponse> {
+        let Some(c) = &b.custom_response else {
+            return Arc::new(BlockResponse {
+                status: 403,
+                headers: Vec::new(),
+                body: None,
+            });
+        };
+        if !(200..=599).contains(&c.response_code) {
+            self.err(
+                &format!("{p}.CustomResponse.ResponseCode"),
+                "must be 200 to 599",
+            );
+        }
+        let mut headers = Vec::new();
+        for (i, h) in c.response_headers.iter().enumerate() {
+            if !valid_header_name(&h.name) || !valid_header_value(&h.value) {
+                self.err(
+                    &format!("{p}.CustomResponse.ResponseHeaders[{i}]"),
+                    "invalid header name or value",
+                );
+                continue;
+            }
+            headers.push((
+                format!("x-amzn-waf-{}", h.name.to_ascii_lowercase()),
+                h.value.clone(),
+            ));
+        }
+        let body = match &c.custom_response_body_key {
+            None => None,
+            Some(k) => match bodies.get(k) {
+                Some(b) => Some((b.content_type.mime(), b.content.clone())),
+                None => {
+                    self.err(
+                        &format!("{p}.CustomResponse.CustomResponseBodyKey"),
+                        &format!("no CustomResponseBodies entry {k:?}"),
+                    );
+                    None
+                }
+            },
+        };
+        Arc::new(BlockResponse {
+            status: c.response_code,
+            headers,
+            body,
+        })
+    }
+
+    fn transforms(&mut self, ts: &[TextTransformation], p: &str) -> Vec<TransformType> {
+        if ts.is_empty() {
+            self.err(p, "at least one text transformation is required (use NONE)");
+        }
+        if ts.len() > 10 {
+            self.err(p, "at most 10 text transformations");
+        }
+        let mut prios = HashSet::new();
+        for (i, t) in ts.iter().enumerate() {
+            if !prios.insert(t.priority) {
+                self.err(
+                    &format!("{p}[{i}].Priority"),
+                    &format!("duplicate priority {}", t.priority),
+                );
+            }
+        }
+        let mut v: Vec<&TextTransformation> = ts.iter().collect();
+        v.sort_by_key(|t| t.priority);
+        v.into_iter()
+            .map(|t| t.kind)
+            .filter(|k| *k != TransformType::None)
+            .collect()
+    }
+
+    fn field(&mut self, f: &FieldToMatch, p: &str) -> Option<CField> {
+        let mut found = Vec::new();
+        if f.uri_path.is_some() {
+            found.push(CField::UriPath);
+        }
+        if f.query_string.is_some() {
+            found.push(CField::QueryString);
+        }
+        if f.all_query_arguments.is_some() {
+            found.push(CField::AllQueryArguments);
+        }
+        if let Some(s) = &f.single_query_argument {
+            found.push(CField::SingleQueryArgument(s.name.to_ascii_lowercase()));
+        }
+        if f.method.is_some() {
+            found.push(CField::Method);
+        }
+        if let Some(s) = &f.single_header {
+            found.push(CField::SingleHeader(s.name.to_ascii_lowercase()));
+        }
+        if let Some(h) = &f.headers {
+            let filter = match (
+                &h.match_pattern.all,
+                &h.match_pattern.included_headers,
+                &h.match_pattern.excluded_headers,
+            ) {
+                (Some(_), None, None) => NameFilter::All,
+                (None, Some(v), None) => {
+                    NameFilter::Include(v.iter().map(|s| s.to_ascii_lowercase()).collect())
+                }
+                (None, None, Some(v)) => {
+                    NameFilter::Exclude(v.iter().map(|s| s.to_ascii_lowercase()).collect())
+                }
+                _ => {
+                    self.err(
+                        &format!("{p}.Headers.MatchPattern"),
+                        "must have exactly one of All, IncludedHeaders or ExcludedHeaders",
+                    );
+                    NameFilter::All
+                }
+            };
+            found.push(CField::Headers {
+                filter,
+                scope: h.match_scope,
+                oversize: h.oversize_handling,
+            });
+        }
+        if let Some(c) = &f.cookies {
+            let filter = match (
+                &c.match_pattern.all,
+                &c.match_pattern.included_cookies,
+                &c.match_pattern.excluded_cookies,
+            ) {
+                (Some(_), None, None) => NameFilter::All,
+                (None, Some(v), None) => NameFilter::Include(v.clone()),
+                (None, None, Some(v)) => NameFilter::Exclude(v.clone()),
+                _ => {
+                    self.err(
+                        &format!("{p}.Cookies.MatchPattern"),
+                        "must have exactly one of All, IncludedCookies or ExcludedCookies",
+                    );
+                    NameFilter::All
+                }
+            };
+            found.push(CField::Cookies {
+                filter,
+                scope: c.match_scope,
+                oversize: c.oversize_handling,
+            });
+        }
+        if let Some(b) = &f.body {
+            self.inspects_body = true;
+            found.push(CField::Body(b.oversize_handling));
+        }
+        if let Some(j) = &f.json_body {
+            self.inspects_body = true;
+            let paths = match (&j.match_pattern.all, &j.match_pattern.included_paths) {
+                (Some(_), None) => None,
+                (None, Some(v)) => {
+                    for (i, s) in v.iter().enumerate() {
+                        if !(s.is_empty() || s.starts_with('/')) {
+                            self.err(
+                                &format!("{p}.JsonBody.MatchPattern.IncludedPaths[{i}]"),
+                                "must be a JSON Pointer (\"\" or starting with /)",
+                            );
+                        }
+                    }
+                    Some(v.clone())
+                }
+                _ => {
+                    self.err(
+                        &format!("{p}.JsonBody.MatchPattern"),
+                        "must have exactly one of All or IncludedPaths",
+                    );
+                    None
+                }
+            };
+            found.push(CField::JsonBody {
+                paths,
+                scope: j.match_scope,
+                fallback: j
+                    .invalid_fallback_behavior
+                    .unwrap_or(InvalidFallback::EvaluateAsString),
+                oversize: j.oversize_handling,
+            });
+        }
+        if let Some(h) = &f.header_order {
+            found.push(CField::HeaderOrder(h.oversize_handling));
+        }
+        if f.ja3_fingerprint.is_some() || f.ja4_fingerprint.is_some() {
+            self.err(p, "JA3/JA4 fingerprints are not supported by Rampart");
+            return None;
+        }
+        if f.uri_fragment.is_some() {
+            self.err(
+                p,
+                "UriFragment is not supported by Rampart (clients do not send fragments)",
+            );
+            return None;
+        }
+        if found.len() != 1 {
+            self.err(p, "must have exactly one field (UriPath, QueryString, AllQueryArguments, SingleQueryArgument, Method, SingleHeader, Headers, Cookies, Body, JsonBody, HeaderOrder)");
+            return None;
+        }
+        found.pop()
+    }
+
+    fn forwarded(&mut self, f: Option<&ForwardedIpConfig>, p: &str) -> Option<(String, Fallback)> {
+        let f = f?;
+        if !valid_header_name(&f.header_name) {
+            self.err(&format!("{p}.HeaderName"), "not a valid header name");
+        }
+        Some((f.header_name.to_ascii_lowercase(), f.fallback_behavior))
+    }
+
+    fn statement(&mut self, st: &Statement, p: &str, top: bool) -> Option<CStatement> {
+        let m = |field, transforms, test| {
+            Some(CStatement::Match {
+                field,
+                transforms,
+                test,
+            })
+        };
+        match st {
+            Statement::ByteMatchStatement(b) => {
+                let p = format!("{p}.ByteMatchStatement");
+                let needle = match (&b.search_string, &b.search_string_base64) {
+                    (Some(s), None) => s.as_bytes().to_vec(),
+                    (None, Some(s)) => {
+                        use base64::Engine;
+                        match base64::engine::general_purpose::STANDARD.decode(s) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                self.err(
+                                    &format!("{p}.SearchStringBase64"),
+                                    &format!("not base64: {e}"),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    _ => {
+                        self.err(
+                            &p,
+                            "must have exactly one of SearchString or SearchStringBase64",
+                        );
+                        return None;
+                    }
+                };
+                if needle.is_empty() || needle.len() > 200 {
+                    self.err(&format!("{p}.SearchString"), "must be 1 to 200 bytes");
+                }
+                let field = self.field(&b.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&b.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::Bytes(needle, b.positional_constraint))
+            }
+            Statement::RegexMatchStatement(r) => {
+                let p = format!("{p}.RegexMatchStatement");
+                let re = match regex::bytes::RegexBuilder::new(&r.regex_string)
+                    .size_limit(1 << 20)
+                    .build()
+                {
+                    Ok(re) => re,
+                    Err(e) => {
+                        self.err(
+                            &format!("{p}.RegexString"),
+                            &format!("invalid regular expression: {e}"),
+                        );
+                        return None;
+                    }
+                };
+                let field = self.field(&r.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&r.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::Regex(re))
+            }
+            Statement::RegexPatternSetReferenceStatement(r) => {
+                let p = format!("{p}.RegexPatternSetReferenceStatement");
+                let set = match self.regex_sets.get(&r.arn) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let Some(src) = self.res.regex_set(&r.arn) else {
+                            self.err(
+                                &format!("{p}.ARN"),
+                                &format!("no regex pattern set {:?} was loaded", r.arn),
+                            );
+                            return None;
+                        };
+                        let pats: Vec<&str> = src
+                            .regular_expression_list
+                            .iter()
+                            .map(|e| e.regex_string.as_str())
+                            .collect();
+                        match regex::bytes::RegexSetBuilder::new(pats)
+                            .size_limit(4 << 20)
+                            .build()
+                        {
+                            Ok(s) => {
+                                let s = Arc::new(s);
+                                self.regex_sets.insert(r.arn.clone(), s.clone());
+                                s
+                            }
+                            Err(e) => {
+                                self.err(
+                                    &format!("{p}.ARN"),
+                                    &format!("regex pattern set {}: {e}", src.name),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                };
+                let field = self.field(&r.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&r.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::RegexSet(set))
+            }
+            Statement::SqliMatchStatement(s) => {
+                let p = format!("{p}.SqliMatchStatement");
+                let field = self.field(&s.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&s.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::Sqli(s.sensitivity_level))
+            }
+            Statement::XssMatchStatement(s) => {
+                let p = format!("{p}.XssMatchStatement");
+                let field = self.field(&s.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&s.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::Xss)
+            }
+            Statement::SizeConstraintStatement(s) => {
+                let p = format!("{p}.SizeConstraintStatement");
+                let field = self.field(&s.field_to_match, &format!("{p}.FieldToMatch"))?;
+                let t =
+                    self.transforms(&s.text_transformations, &format!("{p}.TextTransformations"));
+                m(field, t, Test::Size(s.comparison_operator, s.size))
+            }
+            Statement::IpSetReferenceStatement(r) => {
+                let p = format!("{p}.IPSetReferenceStatement");
+                let set = match self.ip_sets.get(&r.arn) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let Some(src) = self.res.ip_set(&r.arn) else {
+                            self.err(
+                                &format!("{p}.ARN"),
+                                &format!("no IP set {:?} was loaded", r.arn),
+                            );
+                            return None;
+                        };
+                        let mut mset = IpMatcher::default();
+                        for (i, a) in src.addresses.iter().enumerate() {
+                            match a.parse::<IpNet>() {
+                                Ok(n) => {
+                                    let v6 = matches!(n, IpNet::V6(_));
+                                    if v6 != (src.ip_address_version == IpVersion::V6) {
+                                        self.err(
+                                            &format!("{p}.ARN"),
+                                            &format!(
+                                                "IP set {}: Addresses[{i}] {a} is not {:?}",
+                                                src.name, src.ip_address_version
+                                            ),
+                                        );
+                                    }
+                                    mset.insert(n.trunc());
+                                }
+                                Err(_) => self.err(
+                                    &format!("{p}.ARN"),
+                                    &format!(
+                                        "IP set {}: Addresses[{i}] {a:?} is not a CIDR block",
+                                        src.name
+                                    ),
+                                ),
+                            }
+                        }
+                        let s = Arc::new(mset);
+                        self.ip_sets.insert(r.arn.clone(), s.clone());
+                        s
+                    }
+                };
+                let forwarded = r.ip_set_forwarded_ip_config.as_ref().map(|f| {
+                    if !valid_header_name(&f.header_name) {
+                        self.err(
+                            &format!("{p}.IPSetForwardedIPConfig.HeaderName"),
+                            "not a valid header name",
+                        );
+                    }
+                    (
+                        f.header_name.to_ascii_lowercase(),
+                        f.fallback_behavior,
+                        f.position,
+                    )
+                });
+                Some(CStatement::Ip { set, forwarded })
+            }
+            Statement::GeoMatchStatement(_) => {
+                self.err(&format!("{p}.GeoMatchStatement"), "GeoMatchStatement needs a country database (MaxMind DB), which this build does not load");
+                None
+            }
+            Statement::LabelMatchStatement(l) => {
+                let p = format!("{p}.LabelMatchStatement");
+                if l.key.is_empty() || l.key.len() > 1024 {
+                    self.err(&format!("{p}.Key"), "must be 1 to 1024 characters");
+                }
+                let mut key = l.key.clone();
+                if l.scope == LabelScope::Namespace && !key.ends_with(':') {
+                    key.push(':');
+                }
+                Some(CStatement::Label {
+                    scope: l.scope,
+                    key,
+                })
+            }
+            Statement::RateBasedStatement(r) => {
+                let p = format!("{p}.RateBasedStatement");
+                if !top {
+                    self.err(
+                        &p,
+                        "a rate-based statement cannot be nested inside another statement",
+                    );
+                    return None;
+                }
+                if r.limit < 10 || r.limit > 2_000_000_000 {
+                    self.err(&format!("{p}.Limit"), "must be 10 to 2000000000");
+                }
+                let window = r.evaluation_window_sec.unwrap_or(300);
+                if ![60, 120, 300, 600].contains(&window) {
+                    self.err(
+                        &format!("{p}.EvaluationWindowSec"),
+                        "must be 60, 120, 300 or 600",
+                    );
+                }
+                let fwd = self.forwarded(
+                    r.forwarded_ip_config.as_ref(),
+                    &format!("{p}.ForwardedIPConfig"),
+                );
+                let key = match r.aggregate_key_type {
+                    AggregateKeyType::Ip => AggKey::Ip,
+                    AggregateKeyType::Constant => AggKey::Constant,
+                    AggregateKeyType::ForwardedIp => match fwd.clone() {
+                        Some((h, fb)) => AggKey::Forwarded(h, fb),
+                        None => {
+                            self.err(
+                                &format!("{p}.ForwardedIPConfig"),
+                                "required with AggregateKeyType FORWARDED_IP",
+                            );
+                            return None;
+                        }
+                    },
+                    AggregateKeyType::CustomKeys => {
+                        if r.custom_keys.is_empty() || r.custom_keys.len() > 5 {
+                            self.err(&format!("{p}.CustomKeys"), "CUSTOM_KEYS needs 1 to 5 keys");
+                        }
+                        let mut parts = Vec::new();
+                        for (i, k) in r.custom_keys.iter().enumerate() {
+                            let kp = format!("{p}.CustomKeys[{i}]");
+                            let mut n = 0;
+                            let mut part = None;
+                            if let Some(h) = &k.header {
+                                n += 1;
+                                part = Some(CustomPart::Header(
+                                    h.name.to_ascii_lowercase(),
+                                    self.key_transforms(&h.text_transformations, &kp),
+                                ));
+                            }
+                            if let Some(c) = &k.cookie {
+                                n += 1;
+                                part = Some(CustomPart::Cookie(
+                                    c.name.clone(),
+                                    self.key_transforms(&c.text_transformations, &kp),
+                                ));
+                            }
+                            if let Some(q) = &k.query_argument {
+                                n += 1;
+                                part = Some(CustomPart::QueryArg(
+                                    q.name.to_ascii_lowercase(),
+                                    self.key_transforms(&q.text_transformations, &kp),
+                                ));
+                            }
+                            if let Some(q) = &k.query_string {
+                                n += 1;
+                                part = Some(CustomPart::QueryString(
+                                    self.key_transforms(&q.text_transformations, &kp),
+                                ));
+                            }
+                            if k.http_method.is_some() {
+                                n += 1;
+                                part = Some(CustomPart::Method);
+                            }
+                            if let Some(u) = &k.uri_path {
+                                n += 1;
+                                part = Some(CustomPart::UriPath(
+                                    self.key_transforms(&u.text_transformations, &kp),
+                                ));
+                            }
+                            if k.ip.is_some() {
+                                n += 1;
+                                part = Some(CustomPart::Ip);
+                            }
+                            if k.forwarded_ip.is_some() {
+                                n += 1;
+                                match fwd.clone() {
+                                    Some((h, fb)) => part = Some(CustomPart::ForwardedIp(h, fb)),
+                                    None => self.err(
+                                        &format!("{kp}.ForwardedIP"),
+                                        "needs the statement's ForwardedIPConfig",
+                                    ),
+                                }
+                            }
+                            if let Some(l) = &k.label_namespace {
+                                n += 1;
+                                let mut ns = l.namespace.clone();
+                                if !ns.ends_with(':') {
+                                    ns.push(':');
+                                }
+                                part = Some(CustomPart::LabelNamespace(ns));
+                            }
+                            match (n, part) {
+                                (1, Some(part)) => parts.push(part),
+                                _ => self.err(&kp, "must have exactly one key type"),
+                            }
+                        }
+                        AggKey::Custom(parts)
+                    }
+                };
+                if r.aggregate_key_type != AggregateKeyType::CustomKeys && !r.custom_keys.is_empty()
+                {
+                    self.err(
+                        &format!("{p}.CustomKeys"),
+                        "only with AggregateKeyType CUSTOM_KEYS",
+                    );
+                }
+                let scope_down = match &r.scope_down_statement {
+                    Some(s) => {
+                        Some(self.statement(s, &format!("{p}.ScopeDownStatement"), false)?)
+                    }
+                    None => None,
+                };
+                let tracker = match RateTracker::new(RateConfig {
+                    limit: r.limit.max(1),
+                    window_secs: if [60, 120, 300, 600].contains(&window) {
+                        window
+                    } else {
+                        300
+                    },
+                    max_keys: self.rate_max_keys,
+                }) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.err(&p, &e.to_string());
+                        return None;
+                    }
+                };
+                Some(CStatement::Rate(Box::new(CRate {
+                    tracker,
+                    key,
+                    scope_down,
+                })))
+            }
+            Statement::AndStatement(s) | Statement::OrStatement(s) => {
+                let and = matches!(st, Statement::AndStatement(_));
+                let p = format!("{p}.{}", if and { "AndStatement" } else { "OrStatement" });
+                if s.statements.len() < 2 {
+                    self.err(&format!("{p}.Statements"), "needs at least 2 statements");
+                }
+                let mut v = Vec::new();
+                for (i, c) in s.statements.iter().enumerate() {
+                    v.push(self.statement(c, &format!("{p}.Statements[{i}]"), false)?);
+                }
+                Some(if and {
+                    CStatement::And(v)
+                } else {
+                    CStatement::Or(v)
+                })
+            }
+            Statement::NotStatement(n) => {
+                let c =
+                    self.statement(&n.statement, &format!("{p}.NotStatement.Statement"), false)?;
+                Some(CStatement::Not(Box::new(c)))
+            }
+            Statement::ManagedRuleGroupStatement(_) | Statement::RuleGroupReferenceStatement(_) => {
+                self.err(
+                    p,
+                    "a rule group statement can only be a rule's top-level statement",
+                );
+                None
+            }
+        }
+    }
+
+    fn key_transforms(&mut self, ts: &[TextTransformation], p: &str) -> Vec<TransformType> {
+        if ts.is_empty() {
+            return Vec::new();
+        }
+        self.transforms(ts, &format!("{p}.TextTransformations"))
+    }
+}
+
+fn set_count(r: &mut CRule) {
+    match &mut r.kind {
+        CKind::Plain { action, .. } => *action = CAction::Count(Vec::new()),
+        CKind::Group { count_only, .. } => *count_only = true,
+    }
+}
+
+/// A label name qualified by its namespace (names that already carry `awswaf:` are kept).
+fn qualify(ns: &str, name: &str) -> String {
+    if name.starts_with("awswaf:") {
+        name.to_owned()
+    } else {
+        format!("{ns}{name}")
+    }
+}
+
+fn valid_header_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+}
+
+fn valid_header_value(v: &str) -> bool {
+    v.len() <= 255 && v.bytes().all(|c| c == b'\t' || (0x20..0x7f).contains(&c))
+}

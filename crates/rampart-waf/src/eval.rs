@@ -1,0 +1,793 @@
+//! Evaluation: rules in priority order, labels visible to later rules, the first terminating
+//! action (Allow or Block) wins, Count records and goes on, then the default action.
+
+use crate::compile::*;
+use crate::detect;
+use crate::model::{
+    Comparison, Fallback, ForwardedPosition, InvalidFallback, LabelScope, MatchScope, Oversize,
+    Positional,
+};
+use crate::request::{Parsed, WafRequest};
+use crate::transform::{self, TransformType};
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The verdict on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Block(Arc<BlockResponse>),
+}
+
+/// What the WAF decided and why.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// The rule whose Allow or Block ended evaluation (`Rule` or `Rule/GroupRule`); `None`
+    /// when the default action applied.
+    pub terminating_rule: Option<String>,
+    /// Labels added by matching rules, in order.
+    pub labels: Vec<String>,
+    /// Every terminating or counting match.
+    pub matches: Vec<RuleMatch>,
+    /// Request headers to add before forwarding (`x-amzn-waf-*`, from Allow/Count actions).
+    pub insert_headers: Vec<(String, String)>,
+    /// Per rule, when tracing was asked for: matched or not, and where.
+    pub trace: Vec<RuleTrace>,
+}
+
+impl Decision {
+    pub fn blocked(&self) -> bool {
+        matches!(self.verdict, Verdict::Block(_))
+    }
+}
+
+/// A rule that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    pub rule: String,
+    /// `ALLOW`, `BLOCK` or `COUNT` (after overrides).
+    pub action: &'static str,
+    /// Where the (first) matching statement matched, when it inspected a field.
+    pub location: Option<MatchLocation>,
+}
+
+/// Where a statement matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchLocation {
+    /// The field (`Body`, `SingleHeader:user-agent`, `AllQueryArguments`...), with the
+    /// argument, header, cookie or JSON path that matched.
+    pub field: String,
+    /// The transformations applied, in order.
+    pub transformations: Vec<TransformType>,
+    /// The transformed value, shortened and escaped; `[redacted]` for credentials.
+    pub excerpt: String,
+}
+
+/// One rule's evaluation, for `rampart waf test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTrace {
+    pub rule: String,
+    pub matched: bool,
+    pub action: &'static str,
+    pub location: Option<MatchLocation>,
+    /// Skipped because a scope-down statement did not match or evaluation had ended.
+    pub skipped: bool,
+}
+
+struct Eval<'p, 'r, 'a> {
+    p: &'p Parsed<'r, 'a>,
+    labels: Vec<String>,
+    now_ms: u64,
+    trace: bool,
+    loc: Option<MatchLocation>,
+}
+
+impl CompiledAcl {
+    /// Evaluates the request; `now_ms` is a monotonic clock in milliseconds (rate-based rules).
+    pub fn evaluate(&self, req: &WafRequest<'_>, now_ms: u64) -> Decision {
+        self.run(req, now_ms, false)
+    }
+
+    /// [`evaluate`](Self::evaluate) with a per-rule trace.
+    pub fn evaluate_traced(&self, req: &WafRequest<'_>, now_ms: u64) -> Decision {
+        self.run(req, now_ms, true)
+    }
+
+    fn run(&self, req: &WafRequest<'_>, now_ms: u64, trace: bool) -> Decision {
+        let parsed = Parsed::new(req, self.body_limit);
+        let mut ev = Eval {
+            p: &parsed,
+            labels: Vec::new(),
+            now_ms,
+            trace,
+            loc: None,
+        };
+        let mut d = Decision {
+            verdict: Verdict::Allow,
+            terminating_rule: None,
+            labels: Vec::new(),
+            matches: Vec::new(),
+            insert_headers: Vec::new(),
+            trace: Vec::new(),
+        };
+        let mut ended = false;
+        for rule in &self.rules {
+            if ended {
+                if trace {
+                    d.trace.push(RuleTrace {
+                        rule: rule.name.clone(),
+                        matched: false,
+                        action: "",
+                        location: None,
+                        skipped: true,
+                    });
+                }
+                continue;
+            }
+            match &rule.kind {
+                CKind::Plain { statement, action } => {
+                    if let Some(t) = ev.rule(&rule.name, &rule.labels, statement, action, &mut d) {
+                        d.verdict = t;
+                        d.terminating_rule = Some(rule.name.clone());
+                        ended = true;
+                    }
+                }
+                CKind::Group {
+                    scope_down,
+                    rules,
+                    count_only,
+                } => {
+                    if let Some(sd) = scope_down {
+                        ev.loc = None;
+                        if !ev.stmt(sd) {
+                            if trace {
+                                d.trace.push(RuleTrace {
+                                    rule: rule.name.clone(),
+                                    matched: false,
+                                    action: "",
+                                    location: None,
+                                    skipped: true,
+                                });
+                            }
+                            continue;
+                        }
+                    }
+                    for g in rules {
+                        let name = format!("{}/{}", rule.name, g.name);
+                        let CKind::Plain { statement, action } = &g.kind else {
+                            continue;
+                        };
+                        // Within the group, a terminating match ends the group; with
+                        // OverrideAction Count it is recorded as a count.
+                        let effective = if *count_only && !matches!(action, CAction::Count(_)) {
+                            CAction::Count(Vec::new())
+                        } else {
+                            action.clone()
+                        };
+                        if let Some(t) = ev.rule(&name, &g.labels, statement, &effective, &mut d) {
+                            ev.labels.extend(rule.labels.iter().cloned());
+                            d.verdict = t;
+                            d.terminating_rule = Some(name);
+                            ended = true;
+                            break;
+                        }
+                        if *count_only
+                            && !matches!(action, CAction::Count(_))
+                            && d.matches.last().is_some_and(|m| m.rule == name)
+                        {
+                            // The group would have ended here: AWS stops evaluating the
+                            // group at its terminating match even when counted.
+                            ev.labels.extend(rule.labels.iter().cloned());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !ended {
+            if let Some(b) = &self.default_block {
+                d.verdict = Verdict::Block(b.clone());
+            } else {
+                d.insert_headers.extend(self.default_insert.iter().cloned());
+            }
+        }
+        d.labels = ev.labels;
+        d
+    }
+}
+
+impl Eval<'_, '_, '_> {
+    /// Evaluates one rule; returns the verdict when its action terminates.
+    fn rule(
+        &mut self,
+        name: &str,
+        labels: &[String],
+        st: &CStatement,
+        action: &CAction,
+        d: &mut Decision,
+    ) -> Option<Verdict> {
+        self.loc = None;
+        let matched = self.stmt(st);
+        if self.trace {
+            d.trace.push(RuleTrace {
+                rule: name.to_owned(),
+                matched,
+                action: if matched { action.name() } else { "" },
+                location: if matched { self.loc.clone() } else { None },
+                skipped: false,
+            });
+        }
+        if !matched {
+            return None;
+        }
+        for l in labels {
+            if !self.labels.contains(l) {
+                self.labels.push(l.clone());
+            }
+        }
+        d.matches.push(RuleMatch {
+            rule: name.to_owned(),
+            action: action.name(),
+            location: self.loc.take(),
+        });
+        match action {
+            CAction::Count(h) => {
+                d.insert_headers.extend(h.iter().cloned());
+                None
+            }
+            CAction::Allow(h) => {
+                d.insert_headers.extend(h.iter().cloned());
+                Some(Verdict::Allow)
+            }
+            CAction::Block(b) => Some(Verdict::Block(b.clone())),
+        }
+    }
+
+    fn stmt(&mut self, st: &CStatement) -> bool {
+        match st {
+            CStatement::Match {
+                field,
+                transforms,
+                test,
+            } => self.field_match(field, transforms, test),
+            CStatement::Ip { set, forwarded } => match forwarded {
+                None => set.contains(self.p.req.client_ip),
+                Some((header, fallback, position)) => {
+                    let Some(v) = self.p.header_values(header).next() else {
+                        // No header: the statement does not apply.
+                        return false;
+                    };
+                    let ips = forwarded_ips(v);
+                    let picked: Vec<Option<IpAddr>> = match position {
+                        ForwardedPosition::First => ips.first().cloned().into_iter().collect(),
+                        ForwardedPosition::Last => ips.last().cloned().into_iter().collect(),
+                        ForwardedPosition::Any => ips.clone(),
+                    };
+                    if picked.is_empty() || picked.iter().all(Option::is_none) {
+                        return *fallback == Fallback::Match;
+                    }
+                    if *position != ForwardedPosition::Any && picked.iter().any(Option::is_none) {
+                        return *fallback == Fallback::Match;
+                    }
+                    picked.into_iter().flatten().any(|ip| set.contains(ip))
+                }
+            },
+            CStatement::Label { scope, key } => {
+                self.labels.iter().any(|l| label_matches(*scope, key, l))
+            }
+            CStatement::Rate(r) => {
+                if let Some(sd) = &r.scope_down {
+                    if !self.stmt(sd) {
+                        return false;
+                    }
+                    self.loc = None;
+                }
+                match self.agg_key(&r.key) {
+                    AggResult::Key(k) => r.tracker.record(&k, self.now_ms),
+                    AggResult::Skip => false,
+                    AggResult::Fallback(fb) => fb == Fallback::Match,
+                }
+            }
+            CStatement::And(v) => v.iter().all(|s| self.stmt(s)),
+            CStatement::Or(v) => v.iter().any(|s| self.stmt(s)),
+            CStatement::Not(s) => {
+                let m = !self.stmt(s);
+                self.loc = None;
+                m
+            }
+        }
+    }
+
+    fn agg_key(&self, k: &AggKey) -> AggResult {
+        let mut out = Vec::with_capacity(32);
+        match k {
+            AggKey::Ip => push_ip(&mut out, self.p.req.client_ip),
+            AggKey::Constant => out.push(0),
+            AggKey::Forwarded(h, fb) => match self.forwarded_first(h) {
+                Fwd::Missing => return AggResult::Skip,
+                Fwd::Invalid => return AggResult::Fallback(*fb),
+                Fwd::Ip(ip) => push_ip(&mut out, ip),
+            },
+            AggKey::Custom(parts) => {
+                for part in parts {
+                    let v: Cow<'_, [u8]> = match part {
+                        CustomPart::Header(n, t) => match self.p.header_values(n).next() {
+                            Some(v) => transform::apply_all(t, v).into_owned().into(),
+                            None => return AggResult::Skip,
+                        },
+                        CustomPart::Cookie(n, t) => match self
+                            .p
+                            .cookies()
+                            .iter()
+                            .find(|(k, _)| k.as_slice() == n.as_bytes())
+                        {
+                            Some((_, v)) => transform::apply_all(t, v).into_owned().into(),
+                            None => return AggResult::Skip,
+                        },
+                        CustomPart::QueryArg(n, t) => match self
+                            .p
+                            .query_args()
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(n.as_bytes()))
+                        {
+                            Some((_, v)) => transform::apply_all(t, v).into_owned().into(),
+                            None => return AggResult::Skip,
+                        },
+                        CustomPart::QueryString(t) => {
+                            if self.p.req.query.is_empty() {
+                                return AggResult::Skip;
+                            }
+                            transform::apply_all(t, self.p.req.query)
+                                .into_owned()
+                                .into()
+                        }
+                        CustomPart::Method => Cow::Borrowed(self.p.req.method.as_bytes()),
+                        CustomPart::UriPath(t) => transform::apply_all(t, self.p.req.uri_path)
+                            .into_owned()
+                            .into(),
+                        CustomPart::Ip => {
+                            let mut b = Vec::new();
+                            push_ip(&mut b, self.p.req.client_ip);
+                            b.into()
+                        }
+                        CustomPart::ForwardedIp(h, fb) => match self.forwarded_first(h) {
+                            Fwd::Missing => return AggResult::Skip,
+                            Fwd::Invalid => return AggResult::Fallback(*fb),
+                            Fwd::Ip(ip) => {
+                                let mut b = Vec::new();
+                                push_ip(&mut b, ip);
+                                b.into()
+                            }
+                        },
+                        CustomPart::LabelNamespace(ns) => {
+                            let mut b = Vec::new();
+                            for l in self.labels.iter().filter(|l| l.starts_with(ns.as_str())) {
+                                b.extend_from_slice(l.as_bytes());
+                                b.push(0);
+                            }
+                            if b.is_empty() {
+                                return AggResult::Skip;
+                            }
+                            b.into()
+                        }
+                    };
+                    out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&v);
+                }
+            }
+        }
+        AggResult::Key(out)
+    }
+
+    fn forwarded_first(&self, header: &str) -> Fwd {
+        let Some(v) = self.p.header_values(header).next() else {
+            return Fwd::Missing;
+        };
+        match forwarded_ips(v).first() {
+            Some(Some(ip)) => Fwd::Ip(*ip),
+            _ => Fwd::Invalid,
+        }
+    }
+
+    /// Runs `test` on every value the field yields (after the transformations); true at the
+    /// first value that matches.
+    fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
+        let p = self.p;
+        let check = |this: &mut Self, what: Cow<'_, str>, raw: &[u8], secret: bool| -> bool {
+            let v = transform::apply_all(ts, raw);
+            let hit = run_test(test, &v);
+            if hit {
+                this.loc = Some(MatchLocation {
+                    field: what.into_owned(),
+                    transformations: ts.to_vec(),
+                    excerpt: if secret {
+                        "[redacted]".to_owned()
+                    } else {
+                        excerpt(&v)
+                    },
+                });
+            }
+            hit
+        };
+        match field {
+            CField::UriPath => check(self, "UriPath".into(), p.req.uri_path, false),
+            CField::QueryString => check(self, "QueryString".into(), p.req.query, false),
+            CField::Method => check(self, "Method".into(), p.req.method.as_bytes(), false),
+            CField::AllQueryArguments => {
+                for (k, v) in p.query_args() {
+                    if check(
+                        self,
+                        format!("AllQueryArguments:{}", String::from_utf8_lossy(k)).into(),
+                        v,
+                        false,
+                    ) {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::SingleQueryArgument(n) => {
+                for (k, v) in p.query_args() {
+                    if k.eq_ignore_ascii_case(n.as_bytes())
+                        && check(self, format!("SingleQueryArgument:{n}").into(), v, false)
+                    {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::SingleHeader(n) => {
+                let secret = is_secret_header(n);
+                for v in p.header_values(n) {
+                    if check(self, format!("SingleHeader:{n}").into(), v, secret) {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::Headers {
+                filter,
+                scope,
+                oversize,
+            } => {
+                let total: usize = p
+                    .req
+                    .headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 4)
+                    .sum();
+                if total > 8192 || p.req.headers.len() > 200 {
+                    match oversize {
+                        Oversize::Match => return true,
+                        Oversize::NoMatch => return false,
+                        Oversize::Continue => {}
+                    }
+                }
+                let mut budget = 8192usize;
+                for (n, v) in p.req.headers.iter().take(200) {
+                    if !filter.admits(n.as_bytes(), true) {
+                        continue;
+                    }
+                    let cost = n.len() + v.len() + 4;
+                    if cost > budget {
+                        break;
+                    }
+                    budget -= cost;
+                    let secret = is_secret_header(n);
+                    let label: Cow<'_, str> = format!("Headers:{}", n.to_ascii_lowercase()).into();
+                    if matches!(scope, MatchScope::Key | MatchScope::All)
+                        && check(self, label.clone(), n.as_bytes(), false)
+                    {
+                        return true;
+                    }
+                    if matches!(scope, MatchScope::Value | MatchScope::All)
+                        && check(self, label, v, secret)
+                    {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::Cookies {
+                filter,
+                scope,
+                oversize,
+            } => {
+                let cookies = p.cookies();
+                let total: usize = cookies.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+                if total > 8192 || cookies.len() > 200 {
+                    match oversize {
+                        Oversize::Match => return true,
+                        Oversize::NoMatch => return false,
+                        Oversize::Continue => {}
+                    }
+                }
+                for (k, v) in cookies.iter().take(200) {
+                    if !filter.admits(k, false) {
+                        continue;
+                    }
+                    let label: Cow<'_, str> =
+                        format!("Cookies:{}", String::from_utf8_lossy(k)).into();
+                    if matches!(scope, MatchScope::Key | MatchScope::All)
+                        && check(self, label.clone(), k, false)
+                    {
+                        return true;
+                    }
+                    // Cookie values are credentials often: never shown in excerpts.
+                    if matches!(scope, MatchScope::Value | MatchScope::All)
+                        && check(self, label, v, true)
+                    {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::Body(oversize) => {
+                if let Test::Size(op, n) = test {
+                    if ts.is_empty() {
+                        let hit = compare(*op, p.body_size(), *n);
+                        if hit {
+                            self.loc = Some(MatchLocation {
+                                field: "Body".into(),
+                                transformations: Vec::new(),
+                                excerpt: format!("{} bytes", p.body_size()),
+                            });
+                        }
+                        return hit;
+                    }
+                }
+                if p.body_oversize() {
+                    match oversize {
+                        Oversize::Match => return true,
+                        Oversize::NoMatch => return false,
+                        Oversize::Continue => {}
+                    }
+                }
+                check(self, "Body".into(), p.body(), false)
+            }
+            CField::JsonBody {
+                paths,
+                scope,
+                fallback,
+                oversize,
+            } => {
+                if p.body().is_empty() {
+                    return false;
+                }
+                if p.body_oversize() {
+                    match oversize {
+                        Oversize::Match => return true,
+                        Oversize::NoMatch => return false,
+                        Oversize::Continue => {}
+                    }
+                }
+                let Some(json) = p.json() else {
+                    return match fallback {
+                        InvalidFallback::Match => true,
+                        InvalidFallback::NoMatch => false,
+                        InvalidFallback::EvaluateAsString => check(
+                            self,
+                            "JsonBody(invalid JSON, as string)".into(),
+                            p.body(),
+                            false,
+                        ),
+                    };
+                };
+                let mut items: Vec<(String, bool, Cow<'_, [u8]>)> = Vec::new();
+                match paths {
+                    None => walk_json(json, &mut String::new(), &mut items),
+                    Some(ps) => {
+                        for ptr in ps {
+                            if let Some(v) = json.pointer(ptr) {
+                                walk_json(v, &mut ptr.clone(), &mut items);
+                            }
+                        }
+                    }
+                }
+                for (path, is_key, v) in items {
+                    let wanted = match scope {
+                        MatchScope::All => true,
+                        MatchScope::Key => is_key,
+                        MatchScope::Value => !is_key,
+                    };
+                    if wanted
+                        && check(
+                            self,
+                            format!("JsonBody:{}", if path.is_empty() { "/" } else { &path })
+                                .into(),
+                            &v,
+                            false,
+                        )
+                    {
+                        return true;
+                    }
+                }
+                false
+            }
+            CField::HeaderOrder(oversize) => {
+                if p.req.headers.len() > 200 {
+                    match oversize {
+                        Oversize::Match => return true,
+                        Oversize::NoMatch => return false,
+                        Oversize::Continue => {}
+                    }
+                }
+                check(self, "HeaderOrder".into(), p.header_order(), false)
+            }
+        }
+    }
+}
+
+enum AggResult {
+    Key(Vec<u8>),
+    Skip,
+    Fallback(Fallback),
+}
+
+enum Fwd {
+    Missing,
+    Invalid,
+    Ip(IpAddr),
+}
+
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => out.extend_from_slice(&v4.octets()),
+            None => out.extend_from_slice(&a.octets()),
+        },
+    }
+}
+
+/// The addresses of an `X-Forwarded-For`-style header, `None` for entries that are not IPs.
+fn forwarded_ips(v: &[u8]) -> Vec<Option<IpAddr>> {
+    let s = String::from_utf8_lossy(v);
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| x.parse::<IpAddr>().ok())
+        .collect()
+}
+
+fn label_matches(scope: LabelScope, key: &str, label: &str) -> bool {
+    match scope {
+        LabelScope::Label => {
+            label == key
+                || (label.len() > key.len()
+                    && label.ends_with(key)
+                    && label.as_bytes()[label.len() - key.len() - 1] == b':')
+        }
+        LabelScope::Namespace => {
+            label.starts_with(key)
+                || label
+                    .match_indices(key)
+                    .any(|(i, _)| i > 0 && label.as_bytes()[i - 1] == b':')
+        }
+    }
+}
+
+fn run_test(test: &Test, v: &[u8]) -> bool {
+    match test {
+        Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
+        Test::Regex(re) => re.is_match(v),
+        Test::RegexSet(set) => set.is_match(v),
+        Test::Sqli(s) => detect::is_sqli(v, *s),
+        Test::Xss => detect::is_xss(v),
+        Test::Size(op, n) => compare(*op, v.len() as u64, *n),
+    }
+}
+
+fn compare(op: Comparison, a: u64, b: u64) -> bool {
+    match op {
+        Comparison::Eq => a == b,
+        Comparison::Ne => a != b,
+        Comparison::Le => a <= b,
+        Comparison::Lt => a < b,
+        Comparison::Ge => a >= b,
+        Comparison::Gt => a > b,
+    }
+}
+
+fn byte_match(hay: &[u8], needle: &[u8], pos: Positional) -> bool {
+    match pos {
+        Positional::Exactly => hay == needle,
+        Positional::StartsWith => hay.starts_with(needle),
+        Positional::EndsWith => hay.ends_with(needle),
+        Positional::Contains => find(hay, needle, 0).is_some(),
+        Positional::ContainsWord => {
+            let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+            let mut from = 0;
+            while let Some(i) = find(hay, needle, from) {
+                let before = i == 0 || !word(hay[i - 1]);
+                let end = i + needle.len();
+                let after = end >= hay.len() || !word(hay[end]);
+                if before && after {
+                    return true;
+                }
+                from = i + 1;
+            }
+            false
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(from.min(hay.len()));
+    }
+    if hay.len() < needle.len() || from > hay.len() - needle.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// JSON keys and leaf values with their JSON Pointer paths (`true` = a key).
+fn walk_json<'v>(
+    v: &'v serde_json::Value,
+    path: &mut String,
+    out: &mut Vec<(String, bool, Cow<'v, [u8]>)>,
+) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                out.push((path.clone(), true, Cow::Borrowed(k.as_bytes())));
+                walk_json(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                walk_json(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::String(s) => out.push((path.clone(), false, Cow::Borrowed(s.as_bytes()))),
+        other => out.push((
+            path.clone(),
+            false,
+            Cow::Owned(other.to_string().into_bytes()),
+        )),
+    }
+}
+
+fn is_secret_header(name: &str) -> bool {
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "x-amz-security-token",
+    ]
+    .iter()
+    .any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// At most 64 characters of `v`, non-printable bytes escaped.
+fn excerpt(v: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in v.iter().take(64) {
+        if (0x20..0x7f).contains(&c) {
+            s.push(c as char);
+        } else {
+            s.push_str(&format!("\\x{c:02x}"));
+        }
+    }
+    if v.len() > 64 {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,826 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::bool_assert_comparison
+)]
+//! Web ACL parsing, validation and evaluation: statements, fields, actions, labels, rule
+//! groups, IP sets and rate-based rules.
+
+use rampart_waf::model::{IpSet, RegexPatternSet};
+use rampart_waf::{
+    load_web_acl, parse_ip_set, parse_regex_set, parse_rule_group, parse_web_acl, CompiledAcl,
+    LoadError, Resources, Verdict, WafRequest,
+};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+fn acl(rules: Value) -> CompiledAcl {
+    acl_with(rules, &Resources::default())
+}
+
+fn acl_with(rules: Value, res: &Resources) -> CompiledAcl {
+    let doc = json!({"Name": "test", "DefaultAction": {"Allow": {}}, "Rules": rules,
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "test"}});
+    match load_web_acl(doc.to_string().as_bytes(), res) {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn errors(doc: Value) -> String {
+    errors_with(doc, &Resources::default())
+}
+
+fn errors_with(doc: Value, res: &Resources) -> String {
+    match load_web_acl(doc.to_string().as_bytes(), res) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn rule(name: &str, prio: i64, statement: Value, action: &str) -> Value {
+    json!({"Name": name, "Priority": prio, "Statement": statement, "Action": {action: {}},
+        "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": name}})
+}
+
+fn byte(field: Value, s: &str, pos: &str, tt: &[&str]) -> Value {
+    let tts: Vec<Value> = tt
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"Priority": i, "Type": t}))
+        .collect();
+    json!({"ByteMatchStatement": {"SearchString": s, "FieldToMatch": field,
+        "TextTransformations": tts, "PositionalConstraint": pos}})
+}
+
+const IP: &str = "198.51.100.7";
+
+struct Req {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    ip: IpAddr,
+}
+
+fn req(method: &str, target: &str) -> Req {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    Req {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        ip: IP.parse().unwrap(),
+    }
+}
+
+impl Req {
+    fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    fn body(mut self, b: &str) -> Self {
+        self.body = b.as_bytes().to_vec();
+        self
+    }
+    fn ip(mut self, ip: &str) -> Self {
+        self.ip = ip.parse().unwrap();
+        self
+    }
+    fn eval(&self, acl: &CompiledAcl) -> rampart_waf::Decision {
+        self.eval_at(acl, 0)
+    }
+    fn eval_at(&self, acl: &CompiledAcl, now_ms: u64) -> rampart_waf::Decision {
+        let mut r = WafRequest::new(
+            &self.method,
+            self.path.as_bytes(),
+            self.query.as_bytes(),
+            self.ip,
+        );
+        r.headers = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
+        r.body = &self.body;
+        r.body_size = self.body.len() as u64;
+        acl.evaluate_traced(&r, now_ms)
+    }
+    fn blocked(&self, acl: &CompiledAcl) -> bool {
+        self.eval(acl).blocked()
+    }
+}
+
+#[test]
+fn byte_match_positional_constraints() {
+    let cases = [
+        ("EXACTLY", "/admin", "/admin", true),
+        ("EXACTLY", "/admin", "/admin/x", false),
+        ("STARTS_WITH", "/admin", "/admin/x", true),
+        ("STARTS_WITH", "/admin", "/x/admin", false),
+        ("ENDS_WITH", ".php", "/index.php", true),
+        ("ENDS_WITH", ".php", "/index.php5", false),
+        ("CONTAINS", "etc/passwd", "/a/etc/passwd/b", true),
+        ("CONTAINS", "etc/passwd", "/a/etc/shadow", false),
+        ("CONTAINS_WORD", "admin", "/x/admin/y", true),
+        ("CONTAINS_WORD", "admin", "/administrator", false),
+        ("CONTAINS_WORD", "admin", "/sysadmin", false),
+        ("CONTAINS_WORD", "admin", "admin", true),
+        ("CONTAINS_WORD", "admin", "/administrator/admin", true),
+    ];
+    for (pos, needle, path, want) in cases {
+        let a = acl(json!([rule(
+            "r",
+            0,
+            byte(json!({"UriPath": {}}), needle, pos, &["NONE"]),
+            "Block"
+        )]));
+        assert_eq!(
+            req("GET", path).blocked(&a),
+            want,
+            "{pos} {needle} in {path}"
+        );
+    }
+}
+
+#[test]
+fn transformations_apply_in_priority_order() {
+    // Priority 1 LOWERCASE after priority 0 URL_DECODE: %41DMIN -> ADMIN -> admin.
+    let st = json!({"ByteMatchStatement": {"SearchString": "admin", "FieldToMatch": {"QueryString": {}},
+        "TextTransformations": [{"Priority": 1, "Type": "LOWERCASE"}, {"Priority": 0, "Type": "URL_DECODE"}],
+        "PositionalConstraint": "CONTAINS"}});
+    let a = acl(json!([rule("r", 0, st, "Block")]));
+    let d = req("GET", "/?u=%41DMIN").eval(&a);
+    assert!(d.blocked());
+    let loc = d.matches[0].location.clone().unwrap();
+    assert_eq!(loc.field, "QueryString");
+    assert_eq!(loc.excerpt, "u=admin");
+    assert_eq!(
+        format!("{:?}", loc.transformations),
+        "[UrlDecode, Lowercase]"
+    );
+    // Without the decode it does not match.
+    let a = acl(json!([rule(
+        "r",
+        0,
+        byte(
+            json!({"QueryString": {}}),
+            "admin",
+            "CONTAINS",
+            &["LOWERCASE"]
+        ),
+        "Block"
+    )]));
+    assert!(!req("GET", "/?u=%41DMIN").blocked(&a));
+}
+
+#[test]
+fn fields_query_headers_cookies_method_header_order() {
+    let r = req("PUT", "/p?a=1&Token=evil&b")
+        .header("Host", "h")
+        .header("User-Agent", "sqlmap/1.5")
+        .header("Cookie", "sid=abc; theme=evil-theme")
+        .header("X-Forward", "1");
+    let check = |field: Value, s: &str, want: bool| {
+        let a = acl(json!([rule(
+            "r",
+            0,
+            byte(field.clone(), s, "CONTAINS", &["NONE"]),
+            "Block"
+        )]));
+        assert_eq!(r.blocked(&a), want, "{field} contains {s}");
+    };
+    check(
+        json!({"SingleQueryArgument": {"Name": "token"}}),
+        "evil",
+        true,
+    );
+    check(json!({"SingleQueryArgument": {"Name": "a"}}), "evil", false);
+    check(json!({"AllQueryArguments": {}}), "evil", true);
+    check(json!({"AllQueryArguments": {}}), "Token", false); // values only
+    check(json!({"QueryString": {}}), "Token=evil", true);
+    check(json!({"Method": {}}), "PUT", true);
+    check(
+        json!({"SingleHeader": {"Name": "user-agent"}}),
+        "sqlmap",
+        true,
+    );
+    check(
+        json!({"SingleHeader": {"Name": "referer"}}),
+        "sqlmap",
+        false,
+    );
+    check(
+        json!({"Headers": {"MatchPattern": {"All": {}}, "MatchScope": "KEY", "OversizeHandling": "CONTINUE"}}),
+        "X-Forward",
+        true,
+    );
+    check(
+        json!({"Headers": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+        "X-Forward",
+        false,
+    );
+    check(
+        json!({"Headers": {"MatchPattern": {"IncludedHeaders": ["host"]}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+        "sqlmap",
+        false,
+    );
+    check(
+        json!({"Headers": {"MatchPattern": {"ExcludedHeaders": ["host"]}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+        "sqlmap",
+        true,
+    );
+    check(
+        json!({"Cookies": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+        "evil",
+        true,
+    );
+    check(
+        json!({"Cookies": {"MatchPattern": {"IncludedCookies": ["sid"]}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+        "evil",
+        false,
+    );
+    check(
+        json!({"Cookies": {"MatchPattern": {"All": {}}, "MatchScope": "KEY", "OversizeHandling": "CONTINUE"}}),
+        "theme",
+        true,
+    );
+    check(
+        json!({"HeaderOrder": {"OversizeHandling": "CONTINUE"}}),
+        "host:user-agent:cookie:x-forward",
+        true,
+    );
+    // Credentials never show in excerpts.
+    let a = acl(json!([rule(
+        "r",
+        0,
+        byte(
+            json!({"Cookies": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}}),
+            "abc",
+            "CONTAINS",
+            &["NONE"]
+        ),
+        "Count"
+    )]));
+    let d = r.eval(&a);
+    assert_eq!(
+        d.matches[0].location.as_ref().unwrap().excerpt,
+        "[redacted]"
+    );
+}
+
+#[test]
+fn body_oversize_handling_and_size_constraints() {
+    let big = "a".repeat(20_000) + "EVIL";
+    let field = |o: &str| json!({"Body": {"OversizeHandling": o}});
+    for (o, want) in [("CONTINUE", false), ("MATCH", true), ("NO_MATCH", false)] {
+        let a = acl(json!([rule(
+            "r",
+            0,
+            byte(field(o), "EVIL", "CONTAINS", &["NONE"]),
+            "Block"
+        )]));
+        assert_eq!(req("POST", "/").body(&big).blocked(&a), want, "{o}");
+        // Within the limit, CONTINUE and NO_MATCH inspect normally.
+        assert_eq!(
+            req("POST", "/").body("xxEVILxx").blocked(&a),
+            true,
+            "{o} small"
+        );
+    }
+    let size = |op: &str, n: u64| {
+        json!({"SizeConstraintStatement": {"FieldToMatch": {"Body": {}},
+        "ComparisonOperator": op, "Size": n, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}})
+    };
+    let a = acl(json!([rule("r", 0, size("GT", 8192), "Block")]));
+    assert!(
+        req("POST", "/").body(&big).blocked(&a),
+        "the whole size counts, not the inspected part"
+    );
+    assert!(!req("POST", "/").body("small").blocked(&a));
+    for (op, n, want) in [
+        ("EQ", 5, true),
+        ("NE", 5, false),
+        ("LE", 5, true),
+        ("LT", 5, false),
+        ("GE", 6, false),
+        ("GT", 4, true),
+    ] {
+        let a = acl(json!([rule("r", 0, size(op, n), "Block")]));
+        assert_eq!(req("POST", "/").body("12345").blocked(&a), want, "{op} {n}");
+    }
+}
+
+#[test]
+fn json_body_scopes_paths_and_invalid_fallback() {
+    let st = |scope: &str, pattern: Value, fallback: &str| {
+        json!({"ByteMatchStatement": {"SearchString": "evil",
+        "FieldToMatch": {"JsonBody": {"MatchPattern": pattern, "MatchScope": scope,
+            "InvalidFallbackBehavior": fallback, "OversizeHandling": "CONTINUE"}},
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "CONTAINS"}})
+    };
+    let body = r#"{"user": {"name": "evil"}, "evilkey": 1, "list": [1, "x"]}"#;
+    let case = |scope: &str, pattern: Value, body: &str, fallback: &str| {
+        let a = acl(json!([rule("r", 0, st(scope, pattern, fallback), "Block")]));
+        let d = req("POST", "/")
+            .header("content-type", "application/json")
+            .body(body)
+            .eval(&a);
+        (
+            d.blocked(),
+            d.matches
+                .first()
+                .and_then(|m| m.location.clone())
+                .map(|l| l.field),
+        )
+    };
+    assert_eq!(
+        case("VALUE", json!({"All": {}}), body, "NO_MATCH"),
+        (true, Some("JsonBody:/user/name".into()))
+    );
+    assert_eq!(
+        case("KEY", json!({"All": {}}), body, "NO_MATCH"),
+        (true, Some("JsonBody:/evilkey".into()))
+    );
+    assert_eq!(
+        case(
+            "VALUE",
+            json!({"IncludedPaths": ["/list"]}),
+            body,
+            "NO_MATCH"
+        )
+        .0,
+        false
+    );
+    assert_eq!(
+        case(
+            "VALUE",
+            json!({"IncludedPaths": ["/user"]}),
+            body,
+            "NO_MATCH"
+        )
+        .0,
+        true
+    );
+    let bad = "{not json evil";
+    assert_eq!(case("VALUE", json!({"All": {}}), bad, "NO_MATCH").0, false);
+    assert_eq!(case("VALUE", json!({"All": {}}), bad, "MATCH").0, true);
+    assert_eq!(
+        case("VALUE", json!({"All": {}}), bad, "EVALUATE_AS_STRING").0,
+        true
+    );
+    assert_eq!(
+        case("VALUE", json!({"All": {}}), "{\"a\": \"fine\"}", "MATCH").0,
+        false
+    );
+}
+
+#[test]
+fn actions_priorities_labels_and_count() {
+    let label_rule = |name: &str, prio: i64, st: Value, action: &str, label: &str| {
+        let mut r = rule(name, prio, st, action);
+        r["RuleLabels"] = json!([{"Name": label}]);
+        r
+    };
+    let ua = |s: &str| {
+        byte(
+            json!({"SingleHeader": {"Name": "user-agent"}}),
+            s,
+            "CONTAINS",
+            &["LOWERCASE"],
+        )
+    };
+    let a = acl(json!([
+        // Listed out of order: priority decides.
+        rule(
+            "block-labelled",
+            20,
+            json!({"LabelMatchStatement": {"Scope": "LABEL", "Key": "bad-agent"}}),
+            "Block"
+        ),
+        label_rule("count-agent", 10, ua("scanner"), "Count", "bad-agent"),
+        rule("allow-partner", 5, ua("partner"), "Allow"),
+        rule(
+            "block-ns",
+            30,
+            json!({"LabelMatchStatement": {"Scope": "NAMESPACE", "Key": "awswaf:000000000000:webacl:test"}}),
+            "Block"
+        ),
+    ]));
+    let d = req("GET", "/").header("user-agent", "Scanner/2").eval(&a);
+    assert!(d.blocked());
+    assert_eq!(d.terminating_rule.as_deref(), Some("block-labelled"));
+    assert_eq!(
+        d.labels,
+        vec!["awswaf:000000000000:webacl:test:bad-agent".to_owned()]
+    );
+    assert_eq!(
+        d.matches
+            .iter()
+            .map(|m| (m.rule.as_str(), m.action))
+            .collect::<Vec<_>>(),
+        vec![("count-agent", "COUNT"), ("block-labelled", "BLOCK")]
+    );
+    // The trace shows every rule, the later one skipped.
+    assert_eq!(
+        d.trace
+            .iter()
+            .map(|t| (t.rule.as_str(), t.matched, t.skipped))
+            .collect::<Vec<_>>(),
+        vec![
+            ("allow-partner", false, false),
+            ("count-agent", true, false),
+            ("block-labelled", true, false),
+            ("block-ns", false, true)
+        ]
+    );
+    // Allow terminates before the counting rule.
+    let d = req("GET", "/")
+        .header("user-agent", "partner scanner")
+        .eval(&a);
+    assert_eq!(
+        (d.blocked(), d.terminating_rule.as_deref()),
+        (false, Some("allow-partner"))
+    );
+    assert!(d.labels.is_empty());
+    // Nothing matches: the default action.
+    let d = req("GET", "/").header("user-agent", "curl").eval(&a);
+    assert_eq!((d.blocked(), d.terminating_rule.clone()), (false, None));
+}
+
+#[test]
+fn default_block_and_custom_responses() {
+    let doc = json!({"Name": "strict", "DefaultAction": {"Block": {"CustomResponse": {"ResponseCode": 451,
+            "CustomResponseBodyKey": "denied", "ResponseHeaders": [{"Name": "reason", "Value": "policy"}]}}},
+        "CustomResponseBodies": {"denied": {"ContentType": "APPLICATION_JSON", "Content": "{\"error\":\"denied\"}"}},
+        "Rules": [rule("allow-health", 0, byte(json!({"UriPath": {}}), "/health", "EXACTLY", &["NONE"]), "Allow")],
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "s"}});
+    let a = load_web_acl(doc.to_string().as_bytes(), &Resources::default()).unwrap();
+    assert!(!req("GET", "/health").blocked(&a));
+    let d = req("GET", "/other").eval(&a);
+    match d.verdict {
+        Verdict::Block(r) => {
+            assert_eq!(r.status, 451);
+            assert_eq!(
+                r.headers,
+                vec![("x-amzn-waf-reason".to_owned(), "policy".to_owned())]
+            );
+            assert_eq!(
+                r.body,
+                Some(("application/json", "{\"error\":\"denied\"}".to_owned()))
+            );
+        }
+        Verdict::Allow => panic!("expected a block"),
+    }
+}
+
+#[test]
+fn and_or_not_and_regex() {
+    let re = |p: &str| {
+        json!({"RegexMatchStatement": {"RegexString": p, "FieldToMatch": {"UriPath": {}},
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}})
+    };
+    let a = acl(json!([rule(
+        "r",
+        0,
+        json!({"AndStatement": {"Statements": [
+            re("^/api/"),
+            {"NotStatement": {"Statement": {"OrStatement": {"Statements": [re("\\.json$"), re("^/api/public")]}}}}
+        ]}}),
+        "Block"
+    )]));
+    assert!(req("GET", "/api/private/x").blocked(&a));
+    assert!(!req("GET", "/api/private/x.json").blocked(&a));
+    assert!(!req("GET", "/api/public/x").blocked(&a));
+    assert!(!req("GET", "/web/x").blocked(&a));
+}
+
+fn ip_set(name: &str, addrs: &[&str], v6: bool) -> IpSet {
+    parse_ip_set(json!({"IPSet": {"Name": name, "Id": "1234", "ARN": format!("arn:aws:wafv2:us-east-1:111122223333:regional/ipset/{name}/1234"),
+        "IPAddressVersion": if v6 {"IPV6"} else {"IPV4"}, "Addresses": addrs}, "LockToken": "x"}).to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn ip_sets_and_forwarded_ip_fallback() {
+    let res = Resources {
+        ip_sets: vec![
+            ip_set("bad", &["203.0.113.0/24", "198.51.100.7/32"], false),
+            ip_set("bad6", &["2001:db8::/32"], true),
+        ],
+        ..Resources::default()
+    };
+    let direct = |arn: &str| json!({"IPSetReferenceStatement": {"ARN": arn}});
+    let a = acl_with(
+        json!([
+            rule(
+                "v4",
+                0,
+                direct("arn:aws:wafv2:us-east-1:111122223333:regional/ipset/bad/1234"),
+                "Block"
+            ),
+            rule(
+                "v6",
+                1,
+                direct("arn:aws:wafv2:us-east-1:111122223333:regional/ipset/bad6/9999"),
+                "Block"
+            )
+        ]),
+        &res,
+    );
+    assert!(req("GET", "/").ip("203.0.113.9").blocked(&a));
+    assert!(req("GET", "/").ip("198.51.100.7").blocked(&a));
+    assert!(
+        req("GET", "/").ip("::ffff:203.0.113.9").blocked(&a),
+        "IPv4-mapped IPv6"
+    );
+    assert!(!req("GET", "/").ip("198.51.100.8").blocked(&a));
+    assert!(req("GET", "/").ip("2001:db8:1::5").blocked(&a));
+    assert!(!req("GET", "/").ip("2001:db9::5").blocked(&a));
+
+    let fwd = |fallback: &str, pos: &str| {
+        json!({"IPSetReferenceStatement": {"ARN": "bad",
+        "IPSetForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": fallback, "Position": pos}}})
+    };
+    let peer = "10.0.0.1";
+    for (fallback, pos, xff, want) in [
+        ("NO_MATCH", "FIRST", Some("203.0.113.5, 10.1.1.1"), true),
+        ("NO_MATCH", "LAST", Some("203.0.113.5, 10.1.1.1"), false),
+        ("NO_MATCH", "ANY", Some("10.1.1.1, 203.0.113.5"), true),
+        ("NO_MATCH", "FIRST", Some("garbage"), false),
+        ("MATCH", "FIRST", Some("garbage"), true),
+        ("MATCH", "FIRST", None, false), // no header: the statement does not apply
+    ] {
+        let a = acl_with(json!([rule("f", 0, fwd(fallback, pos), "Block")]), &res);
+        let mut r = req("GET", "/").ip(peer);
+        if let Some(x) = xff {
+            r = r.header("x-forwarded-for", x);
+        }
+        assert_eq!(r.blocked(&a), want, "{fallback} {pos} {xff:?}");
+    }
+}
+
+#[test]
+fn regex_pattern_sets_by_reference() {
+    let set: RegexPatternSet = parse_regex_set(
+        json!({"Name": "bots", "ARN": "arn:aws:wafv2:us-east-1:1:regional/regexpatternset/bots/77",
+        "RegularExpressionList": [{"RegexString": "(?i)nikto"}, {"RegexString": "(?i)masscan"}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let res = Resources {
+        regex_sets: vec![set],
+        ..Resources::default()
+    };
+    let a = acl_with(
+        json!([rule(
+            "r",
+            0,
+            json!({"RegexPatternSetReferenceStatement": {"ARN": "arn:aws:wafv2:us-east-1:1:regional/regexpatternset/bots/77",
+        "FieldToMatch": {"SingleHeader": {"Name": "User-Agent"}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}),
+            "Block"
+        )]),
+        &res,
+    );
+    assert!(req("GET", "/")
+        .header("user-agent", "Mozilla Nikto/2")
+        .blocked(&a));
+    assert!(req("GET", "/").header("user-agent", "MASSCAN").blocked(&a));
+    assert!(!req("GET", "/").header("user-agent", "Mozilla").blocked(&a));
+}
+
+#[test]
+fn rule_groups_with_exclusions_overrides_scope_down_and_count_override() {
+    let group = parse_rule_group(json!({"RuleGroup": {"Name": "mine", "ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/rulegroup/mine/42",
+        "Capacity": 10,
+        "Rules": [
+            rule("no-admin", 0, byte(json!({"UriPath": {}}), "/admin", "STARTS_WITH", &["LOWERCASE"]), "Block"),
+            rule("no-debug", 1, byte(json!({"QueryString": {}}), "debug=1", "CONTAINS", &["NONE"]), "Block"),
+        ],
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "mine"}}, "LockToken": "t"}).to_string().as_bytes()).unwrap();
+    let res = Resources {
+        rule_groups: vec![group],
+        ..Resources::default()
+    };
+    let group_rule = |extra: Value, override_action: &str| {
+        let mut st =
+            json!({"ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/rulegroup/mine/42"});
+        for (k, v) in extra.as_object().unwrap() {
+            st[k] = v.clone();
+        }
+        json!({"Name": "grp", "Priority": 0, "Statement": {"RuleGroupReferenceStatement": st},
+            "OverrideAction": {override_action: {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "grp"}})
+    };
+    let a = acl_with(json!([group_rule(json!({}), "None")]), &res);
+    let d = req("GET", "/Admin/x").eval(&a);
+    assert_eq!(
+        (d.blocked(), d.terminating_rule.as_deref()),
+        (true, Some("grp/no-admin"))
+    );
+    assert_eq!(
+        d.labels,
+        Vec::<String>::new(),
+        "the group's rules add no labels unless they declare them"
+    );
+    // ExcludedRules turns a rule into Count.
+    let a = acl_with(
+        json!([group_rule(
+            json!({"ExcludedRules": [{"Name": "no-admin"}]}),
+            "None"
+        )]),
+        &res,
+    );
+    let d = req("GET", "/admin").eval(&a);
+    assert!(!d.blocked());
+    assert_eq!(d.matches[0].action, "COUNT");
+    // RuleActionOverrides.
+    let a = acl_with(
+        json!([group_rule(
+            json!({"RuleActionOverrides": [{"Name": "no-debug", "ActionToUse": {"Count": {}}}]}),
+            "None"
+        )]),
+        &res,
+    );
+    assert!(!req("GET", "/x?debug=1").blocked(&a));
+    assert!(req("GET", "/admin").blocked(&a));
+    // OverrideAction Count: the group's block becomes a count.
+    let a = acl_with(json!([group_rule(json!({}), "Count")]), &res);
+    let d = req("GET", "/admin").eval(&a);
+    assert!(!d.blocked());
+    assert_eq!(
+        (d.matches[0].rule.as_str(), d.matches[0].action),
+        ("grp/no-admin", "COUNT")
+    );
+}
+
+#[test]
+fn managed_group_scope_down_and_unknown_names() {
+    let managed = |name: &str, scope_down: Option<Value>| {
+        let mut st = json!({"VendorName": "AWS", "Name": name});
+        if let Some(s) = scope_down {
+            st["ScopeDownStatement"] = s;
+        }
+        json!({"Name": "m", "Priority": 0, "Statement": {"ManagedRuleGroupStatement": st}, "OverrideAction": {"None": {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"}})
+    };
+    let e = errors(
+        json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [managed("AWSManagedRulesNope", None)]}),
+    );
+    assert!(
+        e.contains("Rules[0].Statement.ManagedRuleGroupStatement.Name")
+            && e.contains("unknown managed rule group"),
+        "{e}"
+    );
+    for name in rampart_waf::managed::NAMES {
+        // Every built-in group compiles; with a scope-down that never matches, nothing is blocked.
+        let never = byte(json!({"UriPath": {}}), "/never-ever", "EXACTLY", &["NONE"]);
+        let a = acl(json!([managed(name, Some(never))]));
+        assert!(
+            !req("GET", "/?q=1' or '1'='1")
+                .header("user-agent", "sqlmap")
+                .blocked(&a),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn rate_based_rules_block_and_recover() {
+    let a = acl(json!([rule(
+        "rate",
+        0,
+        json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+        "AggregateKeyType": "IP"}}),
+        "Block"
+    )]));
+    let r = req("GET", "/").ip("192.0.2.1");
+    let other = req("GET", "/").ip("192.0.2.2");
+    for i in 0..10 {
+        assert!(!r.eval_at(&a, 1000 + i).blocked(), "request {i}");
+    }
+    assert!(
+        r.eval_at(&a, 1100).blocked(),
+        "the 11th request in the window"
+    );
+    assert!(
+        !other.eval_at(&a, 1100).blocked(),
+        "another IP is not affected"
+    );
+    // Two windows later the rate has fallen: allowed again.
+    assert!(!r.eval_at(&a, 1000 + 121_000).blocked());
+
+    // Custom keys: per header value; requests without the header are not counted.
+    let a = acl(json!([rule(
+        "rate",
+        0,
+        json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+        "AggregateKeyType": "CUSTOM_KEYS", "CustomKeys": [{"Header": {"Name": "x-tenant", "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}]}}, {"HTTPMethod": {}}]}}),
+        "Block"
+    )]));
+    for i in 0..10 {
+        let t = if i % 2 == 0 { "ACME" } else { "acme" };
+        assert!(!req("GET", "/")
+            .header("x-tenant", t)
+            .eval_at(&a, i)
+            .blocked());
+    }
+    assert!(req("GET", "/")
+        .header("x-tenant", "Acme")
+        .eval_at(&a, 20)
+        .blocked());
+    assert!(
+        !req("POST", "/")
+            .header("x-tenant", "acme")
+            .eval_at(&a, 20)
+            .blocked(),
+        "the method is part of the key"
+    );
+    for i in 0..20 {
+        assert!(
+            !req("GET", "/").eval_at(&a, 30 + i).blocked(),
+            "no header: not counted"
+        );
+    }
+
+    // Scope-down: only matching requests count.
+    let a = acl(json!([rule(
+        "rate",
+        0,
+        json!({"RateBasedStatement": {"Limit": 10, "AggregateKeyType": "CONSTANT",
+        "ScopeDownStatement": byte(json!({"UriPath": {}}), "/login", "EXACTLY", &["NONE"])}}),
+        "Block"
+    )]));
+    for i in 0..50 {
+        assert!(!req("GET", "/home").eval_at(&a, i).blocked());
+    }
+    for i in 0..10 {
+        assert!(!req("POST", "/login").eval_at(&a, 100 + i).blocked());
+    }
+    assert!(req("POST", "/login").eval_at(&a, 200).blocked());
+    assert!(
+        !req("GET", "/home").eval_at(&a, 200).blocked(),
+        "outside the scope-down"
+    );
+}
+
+#[test]
+fn parse_errors_carry_json_paths() {
+    let e = errors(
+        json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [
+        rule("r", 0, json!({"ByteMatchStatement": {"SearchString": "a", "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "ROT13"}], "PositionalConstraint": "CONTAINS"}}), "Block")]}),
+    );
+    assert!(
+        e.contains("Rules[0].Statement.ByteMatchStatement.TextTransformations[0].Type")
+            && e.contains("ROT13"),
+        "{e}"
+    );
+    let e =
+        errors(json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [], "Colour": "red"}));
+    assert!(e.contains("Colour"), "{e}");
+    let e = errors(
+        json!({"WebACL": {"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [
+        rule("r", 0, json!({"FooStatement": {}}), "Block")]}, "LockToken": "abc"}),
+    );
+    assert!(
+        e.contains("WebACL.Rules[0].Statement") && e.contains("FooStatement"),
+        "{e}"
+    );
+    assert!(matches!(
+        parse_web_acl(b"not json"),
+        Err(LoadError::Parse { .. })
+    ));
+}
+
+#[test]
+fn validation_errors_carry_paths() {
+    let ok_stmt = byte(json!({"UriPath": {}}), "/x", "CONTAINS", &["NONE"]);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!([rule("a", 0, ok_stmt.clone(), "Block"), rule("a", 1, ok_stmt.clone(), "Block")]), "Rules[1].Name: duplicate rule name"),
+        (json!([rule("a", 0, ok_stmt.clone(), "Block"), rule("b", 0, ok_stmt.clone(), "Block")]), "Rules[1].Priority: duplicate priority"),
+        (json!([{"Name": "a", "Priority": 0, "Statement": ok_stmt.clone()}]), "Rules[0].Action: missing"),
+        (json!([rule("a", 0, ok_stmt.clone(), "Captcha")]), "Rules[0].Action: CAPTCHA"),
+        (json!([rule("a", 0, json!({"RegexMatchStatement": {"RegexString": "(", "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}), "Block")]), "Rules[0].Statement.RegexMatchStatement.RegexString: invalid regular expression"),
+        (json!([rule("a", 0, json!({"ByteMatchStatement": {"SearchString": "x", "FieldToMatch": {"UriPath": {}, "Method": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "CONTAINS"}}), "Block")]), "Rules[0].Statement.ByteMatchStatement.FieldToMatch: must have exactly one field"),
+        (json!([rule("a", 0, json!({"IPSetReferenceStatement": {"ARN": "arn:aws:wafv2:us-east-1:1:regional/ipset/missing/1"}}), "Block")]), "Rules[0].Statement.IPSetReferenceStatement.ARN: no IP set"),
+        (json!([rule("a", 0, json!({"GeoMatchStatement": {"CountryCodes": ["NL"]}}), "Block")]), "GeoMatchStatement needs a country database"),
+        (json!([rule("a", 0, json!({"RateBasedStatement": {"Limit": 100, "EvaluationWindowSec": 30, "AggregateKeyType": "IP"}}), "Block")]), "Rules[0].Statement.RateBasedStatement.EvaluationWindowSec: must be 60, 120, 300 or 600"),
+        (json!([rule("a", 0, json!({"NotStatement": {"Statement": {"RateBasedStatement": {"Limit": 100, "AggregateKeyType": "IP"}}}}), "Block")]), "cannot be nested"),
+        (json!([rule("a", 0, json!({"AndStatement": {"Statements": [ok_stmt.clone()]}}), "Block")]), "Rules[0].Statement.AndStatement.Statements: needs at least 2"),
+        (json!([rule("a", 0, ok_stmt.clone(), "Block")
+            .as_object().unwrap().clone().into_iter().chain([("Action".to_owned(), json!({"Block": {"CustomResponse": {"ResponseCode": 403, "CustomResponseBodyKey": "nope"}}}))]).collect::<serde_json::Map<_, _>>()]), "CustomResponseBodyKey: no CustomResponseBodies entry"),
+    ];
+    for (rules, want) in cases {
+        let e = errors(json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": rules}));
+        assert!(e.contains(want), "want {want:?} in {e}");
+    }
+    let e = errors(json!({"Name": "x", "DefaultAction": {"Allow": {}, "Block": {}}, "Rules": []}));
+    assert!(
+        e.contains("DefaultAction: must have exactly one of Allow or Block"),
+        "{e}"
+    );
+}
