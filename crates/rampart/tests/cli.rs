@@ -1296,3 +1296,88 @@ fn cli_manages_keys_and_plans_and_quota_counts_survive_kill_9() {
     s.signal("TERM");
     assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }
+
+#[test]
+fn waf_test_explains_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let acl = serde_json::json!({"WebACL": {"Name": "demo", "DefaultAction": {"Allow": {}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "demo"},
+        "Rules": [
+            {"Name": "count-curl", "Priority": 0, "Action": {"Count": {}}, "RuleLabels": [{"Name": "curl"}],
+             "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "c"},
+             "Statement": {"ByteMatchStatement": {"SearchString": "curl", "FieldToMatch": {"SingleHeader": {"Name": "user-agent"}},
+                "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}], "PositionalConstraint": "STARTS_WITH"}}},
+            {"Name": "no-traversal", "Priority": 1, "Action": {"Block": {}},
+             "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "t"},
+             "Statement": {"ByteMatchStatement": {"SearchString": "../", "FieldToMatch": {"SingleQueryArgument": {"Name": "file"}},
+                "TextTransformations": [{"Priority": 0, "Type": "URL_DECODE"}, {"Priority": 1, "Type": "URL_DECODE"}], "PositionalConstraint": "CONTAINS"}}},
+            {"Name": "after", "Priority": 2, "Action": {"Block": {}},
+             "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "a"},
+             "Statement": {"ByteMatchStatement": {"SearchString": "x", "FieldToMatch": {"Method": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "CONTAINS"}}}
+        ]}, "LockToken": "t"});
+    let path = dir.path().join("acl.json");
+    std::fs::write(&path, acl.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["waf", "test", "--acl"])
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // Double-encoded traversal: blocked (exit 3), with the field and both decodes shown.
+    let out = run(&[
+        "--request",
+        "GET /download?file=%252e%252e%252fetc%252fpasswd",
+        "-H",
+        "User-Agent: curl/8.5",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.starts_with("BLOCK 403 (no-traversal)"), "{text}");
+    assert!(
+        text.contains("count-curl")
+            && text
+                .contains("MATCH -> COUNT on SingleHeader:user-agent after [Lowercase]: curl/8.5"),
+        "{text}"
+    );
+    assert!(text.contains("MATCH -> BLOCK on SingleQueryArgument:file after [UrlDecode, UrlDecode]: ../etc/passwd"), "{text}");
+    assert!(
+        text.contains("after") && text.contains("not evaluated"),
+        "{text}"
+    );
+    assert!(
+        text.contains("labels: awswaf:000000000000:webacl:demo:curl"),
+        "{text}"
+    );
+
+    // Clean request, JSON output: allowed (exit 0).
+    let out = run(&[
+        "--request",
+        "POST /upload?file=report.pdf",
+        "--body",
+        "hello",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["action"], "ALLOW");
+    assert_eq!(v["rules"].as_array().unwrap().len(), 3);
+    assert!(v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["matched"] == false));
+
+    // A broken web ACL: exit 1 with the JSON path.
+    std::fs::write(&path, r#"{"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "r", "Priority": 0, "Action": {"Block": {}}, "Statement": {"ByteMatchStatement": {"SearchString": "a", "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "SOMEWHERE"}}}]}"#).unwrap();
+    let out = run(&["--request", "GET /"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Rules[0].Statement.ByteMatchStatement.PositionalConstraint"),
+        "{err}"
+    );
+}
