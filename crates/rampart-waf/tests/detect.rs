@@ -425,8 +425,8 @@ fn published_xss_vectors() {
 // files and 20 over its xss-* files); false positives are counted.
 // ---------------------------------------------------------------------------
 
-/// Inputs of `data/sqli-*.txt` that `LOW` (libinjection) does not detect.
-/// Upstream libinjection misses these too, except where noted.
+/// Inputs of `data/sqli-*.txt` that `LOW` (libinjection) does not detect
+/// (upstream tolerates 19 misses over its full, larger set of files).
 const SQLI_SAMPLE_MISSES_LOW: &[&str] = &[
     "21%2f%2a*/union%2f%2a*/select%2f%2a*/1,2,3%2f%2a*/from%2f%2a*/users--",
     ")-sleep(9999",
@@ -436,10 +436,6 @@ const SQLI_SAMPLE_MISSES_LOW: &[&str] = &[
     "PHPX AND 1=1 AND XX=X",
     "5000224' UNION user_id>0--",
     "-5000224' UNION user_id>0--",
-    "1 into outfile 'asd'",
-    "'1' into outfile 'asd'",
-    "@version into outfile 'asd'",
-    "[111=@`\\'`) UnIon seleCt 1,2,3,4,5,6,7,8,9,10,userid,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,pwd,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42 from `#@__admin`#@`\\'` ]",
     "SELECT $.`` 1.e.table_name",
     "SELECT{_ .``1.e.table_name}",
     "SELECT LightOS . ``1.e.table_name LightOS)",
@@ -448,6 +444,9 @@ const SQLI_SAMPLE_MISSES_LOW: &[&str] = &[
     "SELECT\0table_name\0FROM\0all_tab_tables",
     "1 CASE WHEN BINARY TRUE THEN TRUE END IS NOT UNKNOWN HAVING TRUE FOR UPDATE",
     "1 CASE WHEN BINARY TRUE THEN TRUE END IS UNKNOWN FOR UPDATE UNION SELECT MATTRESSES",
+    // Caught while the port read `[id]` as a bracket word; like upstream, `[`
+    // is a parenthesis outside MySQL now (HIGH: UnionSelect).
+    "-[id] UNION SELECT table_name FROM information_schema.tables LIMIT 1",
     "-1 LOCK IN SHARE MODE UNION SELECT table_name from information_schema.tables",
 ];
 
@@ -666,6 +665,46 @@ fn exponent_without_digits_is_ignored() {
             "{a}"
         );
     }
+}
+
+#[test]
+fn port_whitelist_matches_c() {
+    // The port compares `INTO` case-sensitively in its false-positive rules;
+    // libinjection does not.
+    for input in [
+        "1 into outfile 'asd'",
+        "1 INTO OUTFILE 'asd'",
+        "'1' into dumpfile 'x'",
+    ] {
+        assert!(is_sqli(input.as_bytes(), Sensitivity::Low), "{input}");
+    }
+    // ...and still excuses other keywords in the middle: `1 from 2`.
+    assert!(!is_sqli(b"1 from 2", Sensitivity::Low));
+    // `sp_password` in a trailing comment makes `nc` SQLi, in non-UTF-8
+    // input too.
+    assert!(is_sqli(b"x -- sp_password", Sensitivity::Low));
+    assert!(is_sqli(b"x -- sp_password \xff", Sensitivity::Low));
+    assert!(!is_sqli(b"x -- password \xff", Sensitivity::Low));
+}
+
+#[test]
+fn brackets_are_parentheses_outside_mysql() {
+    // libinjection issue #18: `[` starts an MS SQL bracket word only in MySQL
+    // mode (where bracket words are harmless); elsewhere it is a parenthesis.
+    let fp = |s: &str, d| sqli_context_fingerprint(s.as_bytes(), QuoteContext::None, d).to_string();
+    assert_eq!(
+        fp("1 [x] union select 2", Dialect::Ansi),
+        fp("1 (x] union select 2", Dialect::Ansi)
+    );
+    assert_eq!(
+        fp("1 [x union select 2]", Dialect::Mysql),
+        fp("1 x", Dialect::Mysql)
+    );
+    // An Oracle q-string delimiter is left alone.
+    assert_eq!(
+        fp("q'[a]' union select 1", Dialect::Ansi),
+        fp("'a' union select 1", Dialect::Ansi)
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -128,13 +128,13 @@ pub fn sqli_match(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
     if input.is_empty() {
         return None;
     }
-    let norm = normalize(input);
+    let norm = Normalized::new(input);
     if let Some(fp) = libinjection(&norm) {
         return Some(SqliMatch::Libinjection(fp));
     }
     match sensitivity {
         Sensitivity::Low => None,
-        Sensitivity::High => high_rules(&norm),
+        Sensitivity::High => high_rules(norm.ansi()),
     }
 }
 
@@ -144,7 +144,7 @@ pub fn sqli_fingerprint(input: &[u8]) -> Option<Fingerprint> {
     if input.is_empty() {
         return None;
     }
-    libinjection(&normalize(input))
+    libinjection(&Normalized::new(input))
 }
 
 /// The folded fingerprint of `input` in one context (libinjection's
@@ -155,10 +155,10 @@ pub fn sqli_context_fingerprint(
     quote: QuoteContext,
     dialect: Dialect,
 ) -> Fingerprint {
-    let norm = normalize(input);
-    let norm: &[u8] = &norm;
+    let norm = Normalized::new(input);
+    let buf = norm.for_dialect(dialect);
     catch_unwind(AssertUnwindSafe(|| {
-        let mut state = SqliState::new(norm, flags(quote, dialect));
+        let mut state = SqliState::new(buf, flags(quote, dialect));
         let count = state.fold_tokens();
         let mut raw = [0u8; 8];
         for (slot, token) in raw.iter_mut().zip(state.tokens.iter().take(count)) {
@@ -173,25 +173,88 @@ pub fn sqli_context_fingerprint(
     .unwrap_or_else(|_| Fingerprint::evil())
 }
 
-/// libinjection's `libinjection_is_sqli` on the normalised input.
+/// libinjection's `libinjection_is_sqli`: the contexts it tries, in its
+/// order, each checked by the port (fold, blacklist, false-positive rules) on
+/// the input normalised for that context's dialect.
 ///
 /// A panic inside the port (none is known: it is fuzzed in our tests) is
 /// treated as a detection with fingerprint `X`, i.e. the WAF fails closed on
 /// inputs its parser cannot handle.
-fn libinjection(norm: &[u8]) -> Option<Fingerprint> {
-    catch_unwind(AssertUnwindSafe(|| {
-        let mut state = SqliState::new(norm, SqliFlags::FLAG_NONE);
-        state
-            .detect()
-            .then(|| Fingerprint::from_raw(state.fingerprint))
-    }))
-    .unwrap_or_else(|_| Some(Fingerprint::evil()))
+fn libinjection(norm: &Normalized<'_>) -> Option<Fingerprint> {
+    // One context: (is SQLi, fingerprint, whether to re-parse as MySQL).
+    let check = |quote: QuoteContext, dialect: Dialect| {
+        let buf = norm.for_dialect(dialect);
+        let mut state = SqliState::new(buf, flags(quote, dialect));
+        let hit = state.is_sqli() || port_whitelist_miss(&state, buf);
+        let reparse = state.stats_comment_ddx != 0 || state.stats_comment_hash != 0;
+        (hit, Fingerprint::from_raw(state.fingerprint), reparse)
+    };
+    let run = || {
+        let (hit, fp, reparse) = check(QuoteContext::None, Dialect::Ansi);
+        if hit {
+            return Some(fp);
+        }
+        if reparse {
+            let (hit, fp, _) = check(QuoteContext::None, Dialect::Mysql);
+            if hit {
+                return Some(fp);
+            }
+        }
+        if norm.original.contains(&b'\'') {
+            let (hit, fp, reparse) = check(QuoteContext::Single, Dialect::Ansi);
+            if hit {
+                return Some(fp);
+            }
+            if reparse {
+                let (hit, fp, _) = check(QuoteContext::Single, Dialect::Mysql);
+                if hit {
+                    return Some(fp);
+                }
+            }
+        }
+        if norm.original.contains(&b'"') {
+            let (hit, fp, _) = check(QuoteContext::Double, Dialect::Mysql);
+            if hit {
+                return Some(fp);
+            }
+        }
+        None
+    };
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| Some(Fingerprint::evil()))
+}
+
+/// Two places where the port's false-positive rules (`is_not_whitelist`)
+/// excuse a blacklisted fingerprint that libinjection's C code reports:
+///
+/// * a 3-token fingerprint whose middle keyword starts with `INTO`
+///   (`1 into outfile 'x'`): C compares `INTO` case-insensitively, the port
+///   case-sensitively, so lower-case `into outfile` is excused;
+/// * a fingerprint ending in a comment, with `sp_password` in the input: the
+///   port searches only inputs that are valid UTF-8.
+///
+/// Called after the port said "not SQLi"; returns whether C would say "SQLi".
+fn port_whitelist_miss(state: &SqliState<'_>, input: &[u8]) -> bool {
+    let fp = Fingerprint::from_raw(state.fingerprint);
+    let fp = fp.as_str();
+    if fp.is_empty() || !libinjectionrs::sqli::blacklist::is_blacklisted(fp) {
+        return false;
+    }
+    if fp.len() > 1 && fp.ends_with('c') && contains(input, b"sp_password") {
+        return true;
+    }
+    fp.len() == 3
+        && !matches!(fp, "sos" | "s&s" | "s&n" | "n&1" | "1&1" | "1&v" | "1&s")
+        && state.tokens.get(1).is_some_and(|t| {
+            t.token_type == TokenType::Keyword
+                && t.len >= 5
+                && t.val[..4].eq_ignore_ascii_case(b"INTO")
+        })
 }
 
 // ---------------------------------------------------------------------------
 // Upstream deltas.
 //
-// `libinjectionrs` 0.1.1 ports a libinjection from before two later upstream
+// `libinjectionrs` 0.1.1 ports a libinjection from before three later upstream
 // tokenizer changes that matter for detection:
 //
 // * `==` (SQLite equality) is one operator token, like `=` (libinjection
@@ -202,15 +265,64 @@ fn libinjection(norm: &[u8]) -> Option<Fingerprint> {
 //   `1e+`) is ignored entirely, as MySQL does (libinjection issue #59, PR #60;
 //   the corazawaf `test-sqli-1e-*` / `test-folding-099/100` vectors). The port
 //   makes it a bareword, so `1' or 1.e(1)` folds to `s&n(1` and is missed.
+// * Outside MySQL mode, `[` is a left parenthesis, not the start of an MS SQL
+//   `[bracket word]` (libinjection issue #18; `data/sqli-mysql-bword.txt`).
+//   The port always reads a bracket word, so `[1 union select …]` hides its
+//   content.
 //
-// Both are reproduced by a same-length rewrite of the input before it reaches
+// They are reproduced by a same-length rewrite of the input before it reaches
 // the port: the second `=` of an `==` operator token, and every byte of an
-// ignored number, become a space. Token positions and lengths are unchanged,
-// and bytes inside strings and comments only ever lose content, never
-// structure. The rewrite allocates only when one of the two forms is present.
+// ignored number, become a space, and (for the ANSI-dialect passes only) `[`
+// becomes `(`. Token positions and lengths are unchanged, and bytes inside
+// strings and comments only ever lose content, never structure. Nothing is
+// allocated unless one of the forms is present.
 // ---------------------------------------------------------------------------
 
-/// Applies the upstream deltas; borrows `input` unless a rewrite is needed.
+/// The input with the upstream deltas applied, per dialect.
+pub(crate) struct Normalized<'a> {
+    original: &'a [u8],
+    /// `==` and ignored-number rewrites (the MySQL-dialect input).
+    common: Cow<'a, [u8]>,
+    /// `common` with `[` rewritten to `(`, if there was a `[`.
+    ansi: Option<Vec<u8>>,
+}
+
+impl<'a> Normalized<'a> {
+    pub(crate) fn new(original: &'a [u8]) -> Normalized<'a> {
+        let common = normalize(original);
+        let ansi = common.contains(&b'[').then(|| {
+            let mut buf = common.to_vec();
+            for i in 0..buf.len() {
+                // Not the delimiter of an Oracle q-string, `q'[…]'`.
+                let q_delim = i >= 2 && buf[i - 1] == b'\'' && matches!(buf[i - 2], b'q' | b'Q');
+                if buf[i] == b'[' && !q_delim {
+                    buf[i] = b'(';
+                }
+            }
+            buf
+        });
+        Normalized {
+            original,
+            common,
+            ansi,
+        }
+    }
+
+    /// The input for ANSI-dialect passes.
+    pub(crate) fn ansi(&self) -> &[u8] {
+        self.ansi.as_deref().unwrap_or(&self.common)
+    }
+
+    fn for_dialect(&self, dialect: Dialect) -> &[u8] {
+        match dialect {
+            Dialect::Ansi => self.ansi(),
+            Dialect::Mysql => &self.common,
+        }
+    }
+}
+
+/// Applies the `==` and ignored-number deltas; borrows `input` unless a
+/// rewrite is needed.
 pub(crate) fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut blank = |range: std::ops::Range<usize>| {
@@ -832,5 +944,14 @@ mod tests {
         ] {
             assert_eq!(norm(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn brackets_become_parentheses_for_ansi_only() {
+        let n = Normalized::new(b"[a] q'[b]' Q'[c]' x==y");
+        assert_eq!(n.ansi(), b"(a] q'[b]' Q'[c]' x= y");
+        assert_eq!(n.for_dialect(Dialect::Mysql), b"[a] q'[b]' Q'[c]' x= y");
+        let plain = Normalized::new(b"no brackets");
+        assert!(plain.ansi.is_none() && matches!(plain.common, Cow::Borrowed(_)));
     }
 }

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# What the WAF costs per request, and how that compares with nginx + ModSecurity + CRS:
+#   off:      Rampart proxying POST /prod/orders (1 KB JSON, bench/wrk/post-1k-json.lua) to a
+#             fast nginx backend, no web ACL;
+#   waf:      the same with a web ACL of AWSManagedRulesCommonRuleSet,
+#             AWSManagedRulesSQLiRuleSet and AWSManagedRulesKnownBadInputsRuleSet;
+#   modsec:   nginx + ModSecurity 3 + OWASP CRS 3.3.4 at paranoia level 1
+#             (bench/waf/nginx-modsec.conf.in and modsec.conf.in, request bodies inspected,
+#             the REST-API method/content-type policy) in front of a fixed answer.
+# wrk -t2 -c64 against each, interleaved in rounds; prints req/s, p99, and the issue's two
+# ratios: waf / off (target >= 0.70) and waf / modsec (target >= 3).
+#
+# Usage: bench/waf.sh [--rounds N] [--duration S]
+# Needs wrk, nginx, curl, python3 (scripts/install-bench-deps.sh) and, for the modsec
+# profile, libnginx-mod-http-modsecurity and modsecurity-crs (installed with apt-get if
+# missing). Release build into $CARGO_TARGET_DIR unless
+# RAMPART_BIN is set.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=3
+DURATION=10
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) ROUNDS=${2:?}; shift 2 ;;
+        --duration) DURATION=${2:?}; shift 2 ;;
+        *) echo "usage: bench/waf.sh [--rounds N] [--duration S]" >&2; exit 2 ;;
+    esac
+done
+command -v wrk >/dev/null && command -v curl >/dev/null || "$REPO/scripts/install-bench-deps.sh"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+MODULE=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
+CRS_DIR=
+for d in /usr/share/modsecurity-crs /etc/modsecurity/crs; do
+    [ -d "$d/rules" ] && { CRS_DIR=$d; break; }
+done
+if [ ! -f "$MODULE" ] || [ -z "$CRS_DIR" ]; then
+    echo "waf.sh: installing nginx ModSecurity and the CRS (apt-get)" >&2
+    sudo_=; [ "$(id -u)" = 0 ] || sudo_=sudo
+    $sudo_ apt-get install -y --no-install-recommends libnginx-mod-http-modsecurity modsecurity-crs >/dev/null
+    for d in /usr/share/modsecurity-crs /etc/modsecurity/crs; do [ -d "$d/rules" ] && { CRS_DIR=$d; break; }; done
+fi
+CRS_SETUP=
+for f in /etc/modsecurity/crs/crs-setup.conf "$CRS_DIR/crs-setup.conf" "$CRS_DIR/crs-setup.conf.example"; do
+    [ -f "$f" ] && { CRS_SETUP=$f; break; }
+done
+UNICODE_MAP=
+for f in /etc/nginx/unicode.mapping /usr/share/nginx/docs/modsecurity/unicode.mapping /etc/modsecurity/unicode.mapping; do
+    [ -f "$f" ] && { UNICODE_MAP=$f; break; }
+done
+[ -n "$CRS_SETUP" ] && [ -n "$UNICODE_MAP" ] || { echo "waf.sh: CRS setup or unicode.mapping not found" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -f "$TMP/modsec/nginx.pid" ] && kill "$(cat "$TMP/modsec/nginx.pid")" 2>/dev/null || true
+    sleep 0.3; rm -rf "$TMP"
+}
+trap cleanup EXIT
+log() { echo "waf.sh: $*" >&2; }
+
+if [ -n "${RAMPART_BIN:-}" ]; then RAMPART=$RAMPART_BIN; else
+    TD=${CARGO_TARGET_DIR:-$REPO/target}
+    log "building rampart (release)"
+    (cd "$REPO" && CARGO_TARGET_DIR="$TD" cargo build --release -q -p rampart)
+    RAMPART="$TD/release/rampart"
+fi
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BACKEND_PORT=$(port)
+declare -A PORT ADMIN GPID
+PROFILES=(off waf modsec)
+for g in "${PROFILES[@]}"; do PORT[$g]=$(port); ADMIN[$g]=$(port); done
+
+# The fast backend of the Rampart profiles (bench/nginx/backend.conf.in).
+mkdir -p "$TMP/backend-body" "$TMP/backend-proxy" "$TMP/backend-fastcgi" "$TMP/backend-uwsgi" "$TMP/backend-scgi"
+for f in common backend; do
+    sed -e "s|@TMP@|$TMP|g" -e "s|@NAME@|backend|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
+        "$REPO/bench/nginx/$f.conf.in" >"$TMP/backend${f#backend}.conf"
+done
+mv "$TMP/backendcommon.conf" "$TMP/backend-common.conf"
+"$NGINX" -p "$TMP" -e "$TMP/backend-error.log" -c "$TMP/backend.conf" >/dev/null 2>&1 &
+PIDS+=($!)
+
+# nginx + ModSecurity + CRS PL1, 2 workers (one per core, as Rampart's workers).
+M=$TMP/modsec
+mkdir -p "$M/modsec-tmp" "$M/modsec-data"
+subst() {
+    sed -e "s#@TMP@#$M#g" -e "s#@PORT@#${PORT[modsec]}#g" -e "s#@WORKERS@#2#g" \
+        -e "s#@MODULE@#$MODULE#g" -e "s#@CRS_SETUP@#$CRS_SETUP#g" -e "s#@CRS_RULES@#$CRS_DIR/rules#g" \
+        -e "s#@UNICODE_MAP@#$UNICODE_MAP#g" -e "s#@AUDIT@#Off#g" \
+        -e "s#@PARANOIA@#1#g" -e "s#@THRESHOLD@#5#g" "$1"
+}
+subst "$REPO/bench/waf/nginx-modsec.conf.in" >"$M/nginx.conf"
+subst "$REPO/bench/waf/modsec.conf.in" >"$M/modsec.conf"
+cat >"$M/policy.conf" <<'POLICY'
+SecAction "id:900200,phase:1,nolog,pass,t:none,setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PUT PATCH DELETE'"
+SecAction "id:900220,phase:1,nolog,pass,t:none,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/json| |text/plain|'"
+POLICY
+"$NGINX" -p "$M" -c "$M/nginx.conf" -e "$M/error.log"
+
+# The two Rampart gateways.
+python3 - "$TMP/acl.json" <<'PY'
+import json, sys
+groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+vis = lambda n: {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": n}
+json.dump({"Name": "bench", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("bench"),
+           "Rules": [{"Name": g, "Priority": i, "OverrideAction": {"None": {}}, "VisibilityConfig": vis(g),
+                      "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": g}}}
+                     for i, g in enumerate(groups)]}, open(sys.argv[1], "w"))
+PY
+for g in off waf; do
+    {
+        cat <<YAML
+server:
+  listeners: [{name: main, bind: "127.0.0.1:${PORT[$g]}"}]
+  admin: {bind: "127.0.0.1:${ADMIN[$g]}"}
+  access_log: {output: "off"}
+YAML
+        [ "$g" = waf ] && printf '  waf:\n    web_acls: {bench: acl.json}\n'
+        cat <<YAML
+apis:
+  - name: shop
+    stages: [prod]
+    public: true
+YAML
+        [ "$g" = waf ] && echo "    web_acl: bench"
+        cat <<YAML
+    routes:
+      - {method: POST, path: /orders, integration: {type: http, url: "http://127.0.0.1:$BACKEND_PORT"}}
+YAML
+    } >"$TMP/rampart-$g.yaml"
+    RAMPART_LOG=warn "$RAMPART" serve --config "$TMP/rampart-$g.yaml" >"$TMP/rampart-$g.log" 2>&1 &
+    PIDS+=($!); GPID[$g]=$!
+done
+url() { case $1 in modsec) echo "http://127.0.0.1:${PORT[modsec]}/prod/orders" ;; *) echo "http://127.0.0.1:${PORT[$1]}/prod/orders" ;; esac; }
+for g in "${PROFILES[@]}"; do
+    for _ in $(seq 100); do curl -s -o /dev/null -X POST -d '{}' "$(url "$g")" && break; sleep 0.1; done
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{"name":"x"}' "$(url "$g")" || true)
+    [ "$code" = 200 ] || { cat "$TMP"/rampart-*.log "$M/error.log" >&2 2>/dev/null; log "$g: POST answered $code"; exit 1; }
+    if [ "$g" != off ]; then
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+            -d '{"q":"1 UNION SELECT password FROM users--"}' "$(url "$g")" || true)
+        [ "$code" = 403 ] || { log "$g: an SQL injection answered $code, expected 403"; exit 1; }
+    fi
+done
+
+to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; printf "%.3f\n", v }'; }
+declare -A RPS P99 BAD
+for r in $(seq "$ROUNDS"); do
+    for g in "${PROFILES[@]}"; do
+        out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s "$REPO/bench/wrk/post-1k-json.lua" "$(url "$g")")
+        rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+        p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms)
+        non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out")
+        BAD[$g]=$(( ${BAD[$g]:-0} + ${non2xx:-0} ))
+        RPS[$g]="${RPS[$g]:-} $rps"; P99[$g]="${P99[$g]:-} $p99"
+        log "round $r $g: $rps req/s, p99 $p99 ms${non2xx:+, $non2xx non-2xx}"
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+off=$(median <<<"${RPS[off]}"); waf=$(median <<<"${RPS[waf]}"); ms=$(median <<<"${RPS[modsec]}")
+echo "machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "wrk -t2 -c64, ${DURATION}s x $ROUNDS rounds, medians; POST 1 KB JSON"
+printf '%-58s %10s  %9s\n' profile req/s p99
+printf '%-58s %10.0f  %6.2f ms\n' "Rampart, no WAF" "$off" "$(median <<<"${P99[off]}")"
+printf '%-58s %10.0f  %6.2f ms\n' "Rampart + common, SQLi, known-bad-inputs groups" "$waf" "$(median <<<"${P99[waf]}")"
+printf '%-58s %10.0f  %6.2f ms\n' "nginx + ModSecurity 3 + CRS 3.3.4 PL1" "$ms" "$(median <<<"${P99[modsec]}")"
+awk -v a="$off" -v b="$waf" 'BEGIN { printf "waf / off:    %.2fx (target >= 0.70x: %s)\n", b / a, (b >= 0.7 * a ? "met" : "NOT met") }'
+awk -v a="$ms" -v b="$waf" 'BEGIN { printf "waf / modsec: %.2fx (target >= 3x: %s)\n", b / a, (b >= 3 * a ? "met" : "NOT met") }'
+for g in "${PROFILES[@]}"; do
+    [ "${BAD[$g]}" = 0 ] || echo "WARNING: $g: ${BAD[$g]} non-2xx answers: its figures are not comparable"
+done
