@@ -62,6 +62,12 @@ pub fn compile_waf(
             );
         }
     }
+    if let Some(f) = &raw.geo_database {
+        match rampart_waf::geo::GeoDb::open(&resolve(base, f)) {
+            Ok(db) => res.geo = Some(Arc::new(db)),
+            Err(m) => e.push("server.waf.geo_database", m),
+        }
+    }
     if raw.rate_max_keys == Some(0) {
         e.push("server.waf.rate_max_keys", "must be at least 1");
     }

@@ -113,6 +113,11 @@ pub(crate) enum CStatement {
         scope: LabelScope,
         key: String,
     },
+    Geo {
+        db: Arc<crate::geo::GeoDb>,
+        countries: Vec<[u8; 2]>,
+        forwarded: Option<(String, Fallback)>,
+    },
     Rate(Box<CRate>),
     And(Vec<CStatement>),
     Or(Vec<CStatement>),
@@ -912,10 +917,7 @@ impl Ctx<'_> {
             }
             Statement::RegexMatchStatement(r) => {
                 let p = format!("{p}.RegexMatchStatement");
-                let re = match regex::bytes::RegexBuilder::new(&r.regex_string)
-                    .size_limit(1 << 20)
-                    .build()
-                {
+                let re = match build_regex(&r.regex_string) {
                     Ok(re) => re,
                     Err(e) => {
                         self.err(
@@ -947,10 +949,7 @@ impl Ctx<'_> {
                             .iter()
                             .map(|e| e.regex_string.as_str())
                             .collect();
-                        match regex::bytes::RegexSetBuilder::new(pats)
-                            .size_limit(4 << 20)
-                            .build()
-                        {
+                        match build_regex_set(&pats) {
                             Ok(s) => {
                                 let s = Arc::new(s);
                                 self.regex_sets.insert(r.arn.clone(), s.clone());
@@ -1049,9 +1048,42 @@ impl Ctx<'_> {
                 });
                 Some(CStatement::Ip { set, forwarded })
             }
-            Statement::GeoMatchStatement(_) => {
-                self.err(&format!("{p}.GeoMatchStatement"), "GeoMatchStatement needs a country database (MaxMind DB), which this build does not load");
-                None
+            Statement::GeoMatchStatement(g) => {
+                let p = format!("{p}.GeoMatchStatement");
+                let Some(db) = self.res.geo.clone() else {
+                    self.err(
+                        &p,
+                        "GeoMatchStatement needs a country database (MaxMind DB format): set server.waf.geo_database",
+                    );
+                    return None;
+                };
+                if g.country_codes.is_empty() {
+                    self.err(
+                        &format!("{p}.CountryCodes"),
+                        "needs at least one country code",
+                    );
+                }
+                let mut countries = Vec::new();
+                for (i, c) in g.country_codes.iter().enumerate() {
+                    match c.as_bytes() {
+                        [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+                            countries.push([*a, *b])
+                        }
+                        _ => self.err(
+                            &format!("{p}.CountryCodes[{i}]"),
+                            &format!("{c:?} is not an ISO 3166-1 alpha-2 code (e.g. \"NL\")"),
+                        ),
+                    }
+                }
+                let forwarded = self.forwarded(
+                    g.forwarded_ip_config.as_ref(),
+                    &format!("{p}.ForwardedIPConfig"),
+                );
+                Some(CStatement::Geo {
+                    db,
+                    countries,
+                    forwarded,
+                })
             }
             Statement::LabelMatchStatement(l) => {
                 let p = format!("{p}.LabelMatchStatement");
@@ -1250,6 +1282,38 @@ impl Ctx<'_> {
         }
         self.transforms(ts, &format!("{p}.TextTransformations"))
     }
+}
+
+/// Patterns are compiled for bytes with ASCII semantics first (`\b`, `\w`, `(?i)` on
+/// ASCII): the fast DFA engines handle every input then, whereas Unicode word boundaries
+/// force the slow PikeVM on non-ASCII text. Patterns that need Unicode (classes such as
+/// `\p{L}`) fall back to Unicode mode.
+fn build_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(p)
+        .unicode(false)
+        .size_limit(4 << 20)
+        .dfa_size_limit(4 << 20)
+        .build()
+        .or_else(|_| {
+            regex::bytes::RegexBuilder::new(p)
+                .size_limit(4 << 20)
+                .dfa_size_limit(4 << 20)
+                .build()
+        })
+}
+
+fn build_regex_set(p: &[&str]) -> Result<regex::bytes::RegexSet, regex::Error> {
+    regex::bytes::RegexSetBuilder::new(p)
+        .unicode(false)
+        .size_limit(8 << 20)
+        .dfa_size_limit(8 << 20)
+        .build()
+        .or_else(|_| {
+            regex::bytes::RegexSetBuilder::new(p)
+                .size_limit(8 << 20)
+                .dfa_size_limit(8 << 20)
+                .build()
+        })
 }
 
 fn set_count(r: &mut CRule) {

@@ -274,6 +274,21 @@ impl Eval<'_, '_, '_> {
                     picked.into_iter().flatten().any(|ip| set.contains(ip))
                 }
             },
+            CStatement::Geo {
+                db,
+                countries,
+                forwarded,
+            } => {
+                let ip = match forwarded {
+                    None => self.p.req.client_ip,
+                    Some((h, fb)) => match self.forwarded_first(h) {
+                        Fwd::Missing => return false,
+                        Fwd::Invalid => return *fb == Fallback::Match,
+                        Fwd::Ip(ip) => ip,
+                    },
+                };
+                db.country(ip).is_some_and(|c| countries.contains(&c))
+            }
             CStatement::Label { scope, key } => {
                 self.labels.iter().any(|l| label_matches(*scope, key, l))
             }

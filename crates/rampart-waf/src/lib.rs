@@ -7,7 +7,7 @@
 //! ```
 //!
 //! - [`model`]: the AWS shapes, strictly (unknown fields are errors, with their JSON path).
-//! - [`compile`]: validation and compilation (references resolved, regexes built, labels
+//! - [`compile`](mod@compile): validation and compilation (references resolved, regexes built, labels
 //!   qualified); every error names the path of the field (`Rules[2].Statement...`).
 //! - [`eval`]: rules in priority order; labels from earlier rules are visible to later
 //!   ones; Allow and Block end evaluation, Count records and goes on; rule groups with
@@ -19,6 +19,7 @@
 pub mod compile;
 pub mod detect;
 pub mod eval;
+pub mod geo;
 pub mod managed;
 pub mod model;
 pub mod rate;
@@ -74,6 +75,8 @@ pub struct Resources {
     pub body_limit: Option<usize>,
     /// Keys tracked per rate-based rule (default 100 000).
     pub rate_max_keys: Option<usize>,
+    /// The country database `GeoMatchStatement` needs.
+    pub geo: Option<std::sync::Arc<geo::GeoDb>>,
 }
 
 /// The name an ARN `arn:aws:wafv2:REGION:ACCOUNT:SCOPE/KIND/NAME/ID` gives.

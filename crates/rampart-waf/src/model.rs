@@ -3,7 +3,7 @@
 //! that do not change how a request is judged (ids, ARNs, lock tokens, capacity, Firewall
 //! Manager flags) are accepted and ignored; features Rampart does not implement (CAPTCHA,
 //! Challenge, token domains, fraud-control configs, JA3/JA4 fingerprints) are rejected by
-//! [`crate::compile`] with a clear message instead of being silently skipped.
+//! [`crate::compile`](mod@crate::compile) with a clear message instead of being silently skipped.
 
 use crate::detect::Sensitivity;
 use crate::transform::TransformType;

@@ -208,6 +208,9 @@ pub struct RawWaf {
     pub body_inspection_limit: Option<u64>,
     /// Keys tracked per rate-based rule (default 100000).
     pub rate_max_keys: Option<u64>,
+    /// A country database (MaxMind DB format, e.g. GeoLite2-Country.mmdb) for
+    /// `GeoMatchStatement`.
+    pub geo_database: Option<String>,
 }
 
 /// The usage-plan store: `embedded` (one redb file under `data_dir`) or `redis` (throttle,
