@@ -78,6 +78,8 @@ pub struct RuleTrace {
 
 struct Eval<'p, 'r, 'a> {
     p: &'p Parsed<'r, 'a>,
+    /// Detector verdicts of this request by value hash: (length, verdict).
+    memo: std::collections::HashMap<u64, (usize, bool)>,
     labels: Vec<String>,
     now_ms: u64,
     trace: bool,
@@ -98,6 +100,7 @@ impl CompiledAcl {
     fn run(&self, req: &WafRequest<'_>, now_ms: u64, trace: bool) -> Decision {
         let parsed = Parsed::new(req, self.body_limit);
         let mut ev = Eval {
+            memo: std::collections::HashMap::new(),
             p: &parsed,
             labels: Vec::new(),
             now_ms,
@@ -408,14 +411,47 @@ impl Eval<'_, '_, '_> {
 
     /// Runs `test` on every value the field yields (after the transformations); true at the
     /// first value that matches.
+    /// Runs a statement's test on a value. The SQL injection and XSS detectors are the
+    /// expensive ones and several statements often hand them the same bytes (transformations
+    /// that changed nothing): their verdicts are remembered for the request.
+    fn run_test(&mut self, test: &Test, v: &[u8], detectable: bool) -> bool {
+        match test {
+            Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
+            Test::Regex(re) => re.is_match(v),
+            Test::RegexSet(set) => set.is_match(v),
+            Test::Sqli(s) => detectable && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s)),
+            Test::Xss => detectable && self.memo(2, v, detect::is_xss),
+            Test::Size(op, n) => compare(*op, v.len() as u64, *n),
+        }
+    }
+
+    fn memo(&mut self, kind: u8, v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
+        use std::hash::{BuildHasher, Hasher};
+        if v.len() < 4 {
+            return f(v);
+        }
+        let mut h = self.p.memo_hasher().build_hasher();
+        h.write_u8(kind);
+        h.write(v);
+        let key = h.finish();
+        if let Some(&(len, hit)) = self.memo.get(&key) {
+            if len == v.len() {
+                return hit;
+            }
+        }
+        let hit = f(v);
+        self.memo.insert(key, (v.len(), hit));
+        hit
+    }
+
     fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
         let p = self.p;
-        let check = |this: &mut Self, what: Cow<'_, str>, raw: &[u8], secret: bool| -> bool {
+        let check = |this: &mut Self, what: Where<'_>, raw: &[u8], secret: bool| -> bool {
             let v = transform::apply_all(ts, raw);
-            let hit = run_test(test, &v);
+            let hit = this.run_test(test, &v, what.detectable());
             if hit {
                 this.loc = Some(MatchLocation {
-                    field: what.into_owned(),
+                    field: what.render(),
                     transformations: ts.to_vec(),
                     excerpt: if secret {
                         "[redacted]".to_owned()
@@ -427,17 +463,12 @@ impl Eval<'_, '_, '_> {
             hit
         };
         match field {
-            CField::UriPath => check(self, "UriPath".into(), p.req.uri_path, false),
-            CField::QueryString => check(self, "QueryString".into(), p.req.query, false),
-            CField::Method => check(self, "Method".into(), p.req.method.as_bytes(), false),
+            CField::UriPath => check(self, Where::Field("UriPath"), p.req.uri_path, false),
+            CField::QueryString => check(self, Where::Field("QueryString"), p.req.query, false),
+            CField::Method => check(self, Where::Field("Method"), p.req.method.as_bytes(), false),
             CField::AllQueryArguments => {
                 for (k, v) in p.query_args() {
-                    if check(
-                        self,
-                        format!("AllQueryArguments:{}", String::from_utf8_lossy(k)).into(),
-                        v,
-                        false,
-                    ) {
+                    if check(self, Where::Named("AllQueryArguments", k), v, false) {
                         return true;
                     }
                 }
@@ -446,7 +477,12 @@ impl Eval<'_, '_, '_> {
             CField::SingleQueryArgument(n) => {
                 for (k, v) in p.query_args() {
                     if k.eq_ignore_ascii_case(n.as_bytes())
-                        && check(self, format!("SingleQueryArgument:{n}").into(), v, false)
+                        && check(
+                            self,
+                            Where::Named("SingleQueryArgument", n.as_bytes()),
+                            v,
+                            false,
+                        )
                     {
                         return true;
                     }
@@ -456,7 +492,7 @@ impl Eval<'_, '_, '_> {
             CField::SingleHeader(n) => {
                 let secret = is_secret_header(n);
                 for v in p.header_values(n) {
-                    if check(self, format!("SingleHeader:{n}").into(), v, secret) {
+                    if check(self, Where::Named("SingleHeader", n.as_bytes()), v, secret) {
                         return true;
                     }
                 }
@@ -491,9 +527,9 @@ impl Eval<'_, '_, '_> {
                     }
                     budget -= cost;
                     let secret = is_secret_header(n);
-                    let label: Cow<'_, str> = format!("Headers:{}", n.to_ascii_lowercase()).into();
+                    let label = Where::Named("Headers", n.as_bytes());
                     if matches!(scope, MatchScope::Key | MatchScope::All)
-                        && check(self, label.clone(), n.as_bytes(), false)
+                        && check(self, label, n.as_bytes(), false)
                     {
                         return true;
                     }
@@ -523,10 +559,9 @@ impl Eval<'_, '_, '_> {
                     if !filter.admits(k, false) {
                         continue;
                     }
-                    let label: Cow<'_, str> =
-                        format!("Cookies:{}", String::from_utf8_lossy(k)).into();
+                    let label = Where::Named("Cookies", k);
                     if matches!(scope, MatchScope::Key | MatchScope::All)
-                        && check(self, label.clone(), k, false)
+                        && check(self, label, k, false)
                     {
                         return true;
                     }
@@ -560,7 +595,7 @@ impl Eval<'_, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                check(self, "Body".into(), p.body(), false)
+                check(self, Where::Field("Body"), p.body(), false)
             }
             CField::JsonBody {
                 paths,
@@ -578,44 +613,40 @@ impl Eval<'_, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                let Some(json) = p.json() else {
+                if p.json().is_none() {
                     return match fallback {
                         InvalidFallback::Match => true,
                         InvalidFallback::NoMatch => false,
                         InvalidFallback::EvaluateAsString => check(
                             self,
-                            "JsonBody(invalid JSON, as string)".into(),
+                            Where::Field("JsonBody(invalid JSON, as string)"),
                             p.body(),
                             false,
                         ),
                     };
-                };
-                let mut items: Vec<(String, bool, Cow<'_, [u8]>)> = Vec::new();
-                match paths {
-                    None => walk_json(json, &mut String::new(), &mut items),
-                    Some(ps) => {
-                        for ptr in ps {
-                            if let Some(v) = json.pointer(ptr) {
-                                walk_json(v, &mut ptr.clone(), &mut items);
-                            }
-                        }
-                    }
                 }
-                for (path, is_key, v) in items {
-                    let wanted = match scope {
-                        MatchScope::All => true,
-                        MatchScope::Key => is_key,
-                        MatchScope::Value => !is_key,
+                for item in p.json_items() {
+                    let in_paths = match paths {
+                        None => true,
+                        Some(ps) => ps.iter().any(|ptr| {
+                            ptr.is_empty()
+                                || item.path == *ptr
+                                || (item.path.starts_with(ptr.as_str())
+                                    && item.path.as_bytes().get(ptr.len()) == Some(&b'/'))
+                        }),
                     };
-                    if wanted
-                        && check(
-                            self,
-                            format!("JsonBody:{}", if path.is_empty() { "/" } else { &path })
-                                .into(),
-                            &v,
-                            false,
-                        )
-                    {
+                    let wanted = in_paths
+                        && match scope {
+                            MatchScope::All => true,
+                            MatchScope::Key => item.is_key,
+                            MatchScope::Value => !item.is_key,
+                        };
+                    let what = if item.is_key || item.is_string {
+                        Where::Named("JsonBody", item.path.as_bytes())
+                    } else {
+                        Where::JsonScalar(item.path.as_bytes())
+                    };
+                    if wanted && check(self, what, &item.value, false) {
                         return true;
                     }
                 }
@@ -629,7 +660,7 @@ impl Eval<'_, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                check(self, "HeaderOrder".into(), p.header_order(), false)
+                check(self, Where::Field("HeaderOrder"), p.header_order(), false)
             }
         }
     }
@@ -684,14 +715,35 @@ fn label_matches(scope: LabelScope, key: &str, label: &str) -> bool {
     }
 }
 
-fn run_test(test: &Test, v: &[u8]) -> bool {
-    match test {
-        Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
-        Test::Regex(re) => re.is_match(v),
-        Test::RegexSet(set) => set.is_match(v),
-        Test::Sqli(s) => detect::is_sqli(v, *s),
-        Test::Xss => detect::is_xss(v),
-        Test::Size(op, n) => compare(*op, v.len() as u64, *n),
+/// Where a value comes from, rendered only when it matches.
+#[derive(Clone, Copy)]
+enum Where<'a> {
+    Field(&'static str),
+    /// `Field:name` (a query argument, header, cookie or JSON path).
+    Named(&'static str, &'a [u8]),
+    /// A JSON number, boolean or null: a single token, which the SQL injection and XSS
+    /// detectors can never flag, so they skip it.
+    JsonScalar(&'a [u8]),
+}
+
+impl Where<'_> {
+    fn detectable(self) -> bool {
+        !matches!(self, Where::JsonScalar(_))
+    }
+
+    fn render(self) -> String {
+        match self {
+            Where::Field(f) => f.to_owned(),
+            Where::Named("Headers", n) => format!(
+                "Headers:{}",
+                String::from_utf8_lossy(n).to_ascii_lowercase()
+            ),
+            Where::Named("JsonBody", p) | Where::JsonScalar(p) if p.is_empty() => {
+                "JsonBody:/".to_owned()
+            }
+            Where::Named(f, n) => format!("{f}:{}", String::from_utf8_lossy(n)),
+            Where::JsonScalar(p) => format!("JsonBody:{}", String::from_utf8_lossy(p)),
+        }
     }
 }
 
@@ -740,42 +792,6 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|i| i + from)
-}
-
-/// JSON keys and leaf values with their JSON Pointer paths (`true` = a key).
-fn walk_json<'v>(
-    v: &'v serde_json::Value,
-    path: &mut String,
-    out: &mut Vec<(String, bool, Cow<'v, [u8]>)>,
-) {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                out.push((path.clone(), true, Cow::Borrowed(k.as_bytes())));
-                walk_json(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                walk_json(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::String(s) => out.push((path.clone(), false, Cow::Borrowed(s.as_bytes()))),
-        other => out.push((
-            path.clone(),
-            false,
-            Cow::Owned(other.to_string().into_bytes()),
-        )),
-    }
 }
 
 fn is_secret_header(name: &str) -> bool {

@@ -46,6 +46,7 @@ pub(crate) struct Parsed<'r, 'a> {
     query_args: OnceCell<Vec<(&'a [u8], &'a [u8])>>,
     cookies: OnceCell<Vec<(Vec<u8>, Vec<u8>)>>,
     json: OnceCell<Option<serde_json::Value>>,
+    json_items: OnceCell<Vec<JsonItem>>,
     header_order: OnceCell<Vec<u8>>,
 }
 
@@ -57,6 +58,7 @@ impl<'r, 'a> Parsed<'r, 'a> {
             query_args: OnceCell::new(),
             cookies: OnceCell::new(),
             json: OnceCell::new(),
+            json_items: OnceCell::new(),
             header_order: OnceCell::new(),
         }
     }
@@ -129,6 +131,25 @@ impl<'r, 'a> Parsed<'r, 'a> {
             .as_ref()
     }
 
+    /// The JSON body's keys and leaf values with their JSON Pointer paths, in document
+    /// order (walked once per request); empty when the body is not JSON.
+    pub fn json_items(&self) -> &[JsonItem] {
+        self.json_items.get_or_init(|| {
+            let mut out = Vec::new();
+            if let Some(v) = self.json() {
+                walk_json(v, &mut String::new(), &mut out);
+            }
+            out
+        })
+    }
+
+    /// A hasher with this process's random keys, for per-request memos.
+    pub fn memo_hasher(&self) -> &'static std::collections::hash_map::RandomState {
+        static STATE: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
+        STATE.get_or_init(std::collections::hash_map::RandomState::new)
+    }
+
     /// Header names in order, lowercased, joined by `:` (`HeaderOrder`).
     pub fn header_order(&self) -> &[u8] {
         self.header_order.get_or_init(|| {
@@ -141,6 +162,65 @@ impl<'r, 'a> Parsed<'r, 'a> {
             }
             out
         })
+    }
+}
+
+/// One key or leaf value of a JSON body.
+pub(crate) struct JsonItem {
+    /// JSON Pointer of the key's member or of the value.
+    pub path: String,
+    pub is_key: bool,
+    /// A string (key or value); false for numbers, booleans and null.
+    pub is_string: bool,
+    /// The key, the string's content, or the scalar's JSON text.
+    pub value: Vec<u8>,
+}
+
+fn walk_json(v: &serde_json::Value, path: &mut String, out: &mut Vec<JsonItem>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                let len = path.len();
+                path.push('/');
+                for c in k.chars() {
+                    match c {
+                        '~' => path.push_str("~0"),
+                        '/' => path.push_str("~1"),
+                        c => path.push(c),
+                    }
+                }
+                out.push(JsonItem {
+                    path: path.clone(),
+                    is_key: true,
+                    is_string: true,
+                    value: k.as_bytes().to_vec(),
+                });
+                walk_json(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                walk_json(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::String(s) => out.push(JsonItem {
+            path: path.clone(),
+            is_key: false,
+            is_string: true,
+            value: s.as_bytes().to_vec(),
+        }),
+        other => out.push(JsonItem {
+            path: path.clone(),
+            is_key: false,
+            is_string: false,
+            value: other.to_string().into_bytes(),
+        }),
     }
 }
 
