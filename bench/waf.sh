@@ -10,7 +10,7 @@
 # wrk -t2 -c64 against each, interleaved in rounds; prints req/s, p99, and the issue's two
 # ratios: waf / off (target >= 0.70) and waf / modsec (target >= 3).
 #
-# Usage: bench/waf.sh [--rounds N] [--duration S]
+# Usage: bench/waf.sh [--rounds N] [--duration S]   (WAF_BENCH_KEEP_LOGS=FILE keeps ModSecurity's error log)
 # Needs wrk, nginx, curl, python3 (scripts/install-bench-deps.sh) and, for the modsec
 # profile, libnginx-mod-http-modsecurity and modsecurity-crs (installed with apt-get if
 # missing). Release build into $CARGO_TARGET_DIR unless
@@ -55,6 +55,7 @@ PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     [ -f "$TMP/modsec/nginx.pid" ] && kill "$(cat "$TMP/modsec/nginx.pid")" 2>/dev/null || true
+    [ -z "${WAF_BENCH_KEEP_LOGS:-}" ] || cp "$M/error.log" "$WAF_BENCH_KEEP_LOGS" 2>/dev/null || true
     sleep 0.3; rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -135,11 +136,11 @@ YAML
 done
 url() { case $1 in modsec) echo "http://127.0.0.1:${PORT[modsec]}/prod/orders" ;; *) echo "http://127.0.0.1:${PORT[$1]}/prod/orders" ;; esac; }
 for g in "${PROFILES[@]}"; do
-    for _ in $(seq 100); do curl -s -o /dev/null -X POST -d '{}' "$(url "$g")" && break; sleep 0.1; done
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{"name":"x"}' "$(url "$g")" || true)
+    for _ in $(seq 100); do curl -s -H "Host: api.example.test" -o /dev/null -X POST -d '{}' "$(url "$g")" && break; sleep 0.1; done
+    code=$(curl -s -H "Host: api.example.test" -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{"name":"x"}' "$(url "$g")" || true)
     [ "$code" = 200 ] || { cat "$TMP"/rampart-*.log "$M/error.log" >&2 2>/dev/null; log "$g: POST answered $code"; exit 1; }
     if [ "$g" != off ]; then
-        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+        code=$(curl -s -H "Host: api.example.test" -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
             -d '{"q":"1 UNION SELECT password FROM users--"}' "$(url "$g")" || true)
         [ "$code" = 403 ] || { log "$g: an SQL injection answered $code, expected 403"; exit 1; }
     fi

@@ -32,6 +32,8 @@
 #                    types, the usual first tuning step when CRS protects an API
 #   --keep-tmp       keep the temp dir (configs, nginx error log, audit log)
 #   --no-install     fail instead of installing missing packages
+#   --host NAME      rewrite every request's Host header to NAME (waf-replay --host-exact), as
+#                    bench/waf/rampart-replay.sh does (CRS's tests send Host: localhost)
 # The nginx and ModSecurity configurations are bench/waf/nginx-modsec.conf.in and
 # bench/waf/modsec.conf.in (reusable by a throughput bench).
 set -euo pipefail
@@ -47,6 +49,7 @@ KEEP_TMP=0
 INSTALL=1
 API_POLICY=0
 CORPORA=()
+HOST_ARGS=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
         --api-policy) API_POLICY=1; shift ;;
         --keep-tmp) KEEP_TMP=1; shift ;;
         --no-install) INSTALL=0; shift ;;
+        --host) HOST_ARGS=(--host "${2:?}" --host-exact); shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "modsec.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -194,7 +198,7 @@ args=()
 for c in "${CORPORA[@]}"; do args+=(--corpus "$c"); done
 LABEL="nginx-modsecurity-crs334-pl$PARANOIA-t$THRESHOLD"
 [ "$API_POLICY" = 0 ] || LABEL="$LABEL-api-policy"
-python3 "$HERE/waf-replay.py" --url "http://127.0.0.1:$PORT" "${args[@]}" \
+python3 "$HERE/waf-replay.py" --url "http://127.0.0.1:$PORT" ${HOST_ARGS[@]+"${HOST_ARGS[@]}"} "${args[@]}" \
     --concurrency "$CONCURRENCY" --label "$LABEL" \
     --results "$OUT/results.jsonl" --json-out "$OUT/summary.json" --quiet-json | tee "$OUT/replay.txt"
 python3 "$HERE/waf-replay.py" "${args[@]}" --from-results "$OUT/results.jsonl" \

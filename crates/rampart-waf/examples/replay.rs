@@ -105,12 +105,21 @@ fn load(path: &str) -> Vec<Rec> {
                             .collect()
                     })
                     .unwrap_or_default();
-                (
-                    s("method"),
-                    s("path").into_bytes(),
-                    headers,
-                    s("body").into_bytes(),
-                )
+                // As waf-replay.py builds them: the query (when given) after the path, the
+                // body from body_b64 or body.
+                let mut target = s("path");
+                if let Some(q) = v.get("query").and_then(Value::as_str) {
+                    target.push('?');
+                    target.push_str(q);
+                }
+                let body = match v.get("body_b64").and_then(Value::as_str) {
+                    Some(b) => {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.decode(b).unwrap()
+                    }
+                    None => s("body").into_bytes(),
+                };
+                (s("method"), target.into_bytes(), headers, body)
             };
         out.push(Rec {
             kind: s("kind"),
