@@ -440,9 +440,7 @@ impl RedisLimiter {
         let reply = match now_us {
             // Injected time: a batch of one, run directly.
             Some(now) => {
-                let mut replies = self
-                    .run_batch(Some(now), std::slice::from_ref(&item))
-                    .await?;
+                let mut replies = self.run_batch(Some(now), &[&item]).await?;
                 replies.pop().unwrap_or_else(|| {
                     Err(Error::Protocol("script returned no result".to_owned()))
                 })?
@@ -489,21 +487,31 @@ impl RedisLimiter {
     /// is in flight go together in the next one (one script call, one round trip, one clock
     /// reading for many requests).
     async fn flush(&self) {
+        /// Gives the flusher's place back however the task ends, also when it is dropped
+        /// mid-batch (its runtime shutting down): otherwise the queue could be left with no
+        /// flusher and every later check would time out.
+        struct Slot<'a>(&'a Inner);
+        impl Drop for Slot<'_> {
+            fn drop(&mut self) {
+                let mut q = lock(&self.0.queue);
+                q.flushers -= 1;
+            }
+        }
         let inner = &*self.inner;
+        let _slot = Slot(inner);
         loop {
             let batch: Vec<Pending> = {
                 let mut q = lock(&inner.queue);
                 // Checks whose caller gave up (timed out) are not sent.
                 q.pending.retain(|p| !p.tx.is_closed());
                 if q.pending.is_empty() {
-                    q.flushers -= 1;
                     return;
                 }
                 let n = q.pending.len().min(MAX_BATCH);
                 q.pending.drain(..n).collect()
             };
             let items: Vec<&Encoded> = batch.iter().map(|p| &p.item).collect();
-            let res = self.run_batch_refs(None, &items).await;
+            let res = self.run_batch(None, &items).await;
             match res {
                 Ok(replies) => {
                     for (p, r) in batch.into_iter().zip(replies) {
@@ -519,17 +527,8 @@ impl RedisLimiter {
         }
     }
 
-    async fn run_batch(
-        &self,
-        now_us: Option<u64>,
-        items: &[Encoded],
-    ) -> Result<Vec<Result<Vec<i64>, Error>>, Error> {
-        let refs: Vec<&Encoded> = items.iter().collect();
-        self.run_batch_refs(now_us, &refs).await
-    }
-
     /// One script call for `items`; per item its reply, or the error Redis raised for it.
-    async fn run_batch_refs(
+    async fn run_batch(
         &self,
         now_us: Option<u64>,
         items: &[&Encoded],

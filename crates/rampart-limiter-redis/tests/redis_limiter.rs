@@ -809,3 +809,58 @@ async fn concurrent_checks_share_script_calls_and_fail_alone() {
     let left = o.throttle.unwrap().remaining;
     assert!((699..=705).contains(&left), "{left}");
 }
+
+/// A flusher whose runtime shuts down mid-batch gives its place back: the limiter keeps
+/// working from another runtime (without that, every later check would time out).
+#[test]
+fn a_flusher_dropped_mid_batch_does_not_wedge_the_queue() {
+    let server = RedisServer::start();
+    let lim = RedisLimiter::new(RedisOptions {
+        pool_size: 1,
+        timeout: Duration::from_secs(2),
+        ..opts(&server.url(), "wedge:")
+    })
+    .unwrap();
+    let expire = unix_now() + 60;
+    let check = move |lim: RedisLimiter| async move {
+        lim.check(&Check {
+            quota: Some(QuotaCheck {
+                key: "q",
+                limit: 100,
+                expire_at_unix: expire,
+            }),
+            ..Check::default()
+        })
+        .await
+    };
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    first.block_on(async {
+        // Warm up, then hold Redis so the next batch stays in flight.
+        check(lim.clone()).await.unwrap();
+        let mut con = raw(&server).await;
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(500)
+            .arg("ALL")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let lim2 = lim.clone();
+        tokio::spawn(async move { check(lim2).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    // The runtime goes away with the flusher task parked on the paused Redis.
+    first.shutdown_background();
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = second.block_on(check(lim.clone()));
+    assert!(
+        out.is_ok_and(|o| o.allowed),
+        "the queue was left without a flusher"
+    );
+}
