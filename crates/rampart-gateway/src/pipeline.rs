@@ -8,8 +8,8 @@
 //!
 //! Each stage either enriches the [`RequestContext`] and passes the request on, or stops
 //! it with a [`GatewayError`] that says which stage stopped it. The stages are composed
-//! here and nowhere else. Stages 3–7 are filled by later issues; they are already in
-//! place so that their order cannot change.
+//! here and nowhere else. Stage 7 is filled by a later issue; it is already in
+//! place so that the order of the stages cannot change.
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -252,29 +252,30 @@ pub async fn inspect(
             .inc();
         }
     }
-    ctx.labels = decision.labels.clone();
-    match &decision.verdict {
-        Verdict::Block(resp) => {
+    let counted = decision.matches.iter().any(|m| m.action == "COUNT");
+    let rampart_waf::Decision {
+        verdict,
+        terminating_rule,
+        labels,
+        insert_headers,
+        ..
+    } = decision;
+    ctx.labels = labels;
+    match verdict {
+        Verdict::Block(response) => {
             ctx.waf_action = Some("BLOCK");
             Err(GatewayError::WafBlocked {
-                rule: decision
-                    .terminating_rule
-                    .clone()
-                    .unwrap_or_else(|| "DefaultAction".into()),
-                response: resp.clone(),
+                rule: terminating_rule.unwrap_or_else(|| "DefaultAction".into()),
+                response,
             })
         }
         Verdict::Allow => {
-            ctx.waf_action = Some(
-                if decision.matches.iter().any(|m| m.action == "COUNT")
-                    && decision.terminating_rule.is_none()
-                {
-                    "COUNT"
-                } else {
-                    "ALLOW"
-                },
-            );
-            for (name, value) in &decision.insert_headers {
+            ctx.waf_action = Some(if counted && terminating_rule.is_none() {
+                "COUNT"
+            } else {
+                "ALLOW"
+            });
+            for (name, value) in &insert_headers {
                 if let (Ok(n), Ok(v)) = (
                     http::HeaderName::from_bytes(name.as_bytes()),
                     http::HeaderValue::from_str(value),

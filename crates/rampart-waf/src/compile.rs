@@ -326,13 +326,11 @@ pub fn compile(acl: &WebAcl, res: &Resources) -> Result<CompiledAcl, LoadError> 
             body_limit = kb * 1024;
         }
     }
-    let account = acl
-        .arn
-        .as_deref()
-        .and_then(|a| a.split(':').nth(4))
-        .filter(|a| !a.is_empty())
-        .unwrap_or("000000000000");
-    let ns = format!("awswaf:{account}:webacl:{}:", acl.name);
+    let ns = format!(
+        "awswaf:{}:webacl:{}:",
+        account_of(acl.arn.as_deref()),
+        acl.name
+    );
     let default_allow = acl.default_action.allow.as_ref();
     let default_block = acl.default_action.block.as_ref();
     let (default_block, default_insert) = match (default_allow, default_block) {
@@ -555,13 +553,11 @@ impl Ctx<'_> {
         let ns = match &group.label_namespace {
             Some(ns) => ns.clone(),
             None => {
-                let account = group
-                    .arn
-                    .as_deref()
-                    .and_then(|a| a.split(':').nth(4))
-                    .filter(|a| !a.is_empty())
-                    .unwrap_or("000000000000");
-                format!("awswaf:{account}:rulegroup:{}:", group.name)
+                format!(
+                    "awswaf:{}:rulegroup:{}:",
+                    account_of(group.arn.as_deref()),
+                    group.name
+                )
             }
         };
         let mut rules = self.rules(
@@ -1321,6 +1317,14 @@ fn set_count(r: &mut CRule) {
         CKind::Plain { action, .. } => *action = CAction::Count(Vec::new()),
         CKind::Group { count_only, .. } => *count_only = true,
     }
+}
+
+/// The account of an ARN (`arn:aws:wafv2:REGION:ACCOUNT:...`), for label namespaces;
+/// `000000000000` without one.
+fn account_of(arn: Option<&str>) -> &str {
+    arn.and_then(|a| a.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+        .unwrap_or("000000000000")
 }
 
 /// A label name qualified by its namespace (names that already carry `awswaf:` are kept).

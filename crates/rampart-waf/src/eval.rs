@@ -453,7 +453,7 @@ impl Eval<'_, '_, '_> {
                 this.loc = Some(MatchLocation {
                     field: what.render(),
                     transformations: ts.to_vec(),
-                    excerpt: if secret {
+                    excerpt: if secret || what.names_secret() {
                         "[redacted]".to_owned()
                     } else {
                         excerpt(&v)
@@ -731,6 +731,15 @@ impl Where<'_> {
         !matches!(self, Where::JsonScalar(_))
     }
 
+    /// A query argument, header, cookie or JSON member whose name says it holds a
+    /// credential: its value is never shown in excerpts.
+    fn names_secret(self) -> bool {
+        match self {
+            Where::Named(_, n) | Where::JsonScalar(n) => is_secret_name(n),
+            Where::Field(_) => false,
+        }
+    }
+
     fn render(self) -> String {
         match self {
             Where::Field(f) => f.to_owned(),
@@ -807,10 +816,55 @@ fn is_secret_header(name: &str) -> bool {
     .any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// At most 64 characters of `v`, non-printable bytes escaped.
+/// Names of fields that hold credentials (matched case-insensitively, anywhere in the name).
+const SECRET_NAMES: [&str; 10] = [
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "authorization",
+    "credential",
+];
+
+fn is_secret_name(name: &[u8]) -> bool {
+    SECRET_NAMES.iter().any(|k| {
+        name.windows(k.len())
+            .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+    })
+}
+
+/// At most 64 characters of `v`, non-printable bytes escaped, and the value after any
+/// credential-like name (`password=...`, `"token": "..."`) masked: raw fields such as a
+/// form body or a query string carry them inline.
 fn excerpt(v: &[u8]) -> String {
+    let mut masked = v[..v.len().min(64)].to_vec();
+    for k in SECRET_NAMES {
+        let mut i = 0;
+        while let Some(at) = masked[i..]
+            .windows(k.len())
+            .position(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+        {
+            // Past the name and any `"`, spaces, `=` or `:` up to the value.
+            let mut j = i + at + k.len();
+            while j < masked.len() && b"\" \t=:".contains(&masked[j]) {
+                j += 1;
+            }
+            while j < masked.len() && !b"&;,\"}\r\n ".contains(&masked[j]) {
+                masked[j] = b'*';
+                j += 1;
+            }
+            i = j.max(i + at + 1);
+            if i >= masked.len() {
+                break;
+            }
+        }
+    }
     let mut s = String::new();
-    for &c in v.iter().take(64) {
+    for &c in &masked {
         if (0x20..0x7f).contains(&c) {
             s.push(c as char);
         } else {

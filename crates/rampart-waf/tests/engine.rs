@@ -824,3 +824,49 @@ fn validation_errors_carry_paths() {
         "{e}"
     );
 }
+
+#[test]
+fn excerpts_never_show_credentials() {
+    let quote = |field: Value| byte(field, "'", "CONTAINS", &["URL_DECODE"]);
+    let a = acl(json!([
+        rule(
+            "json",
+            0,
+            quote(
+                json!({"JsonBody": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}})
+            ),
+            "Count"
+        ),
+        rule(
+            "form",
+            1,
+            quote(json!({"Body": {"OversizeHandling": "CONTINUE"}})),
+            "Count"
+        ),
+        rule("arg", 2, quote(json!({"AllQueryArguments": {}})), "Count"),
+    ]));
+    let loc = |d: &rampart_waf::Decision, rule: &str| {
+        d.matches
+            .iter()
+            .find(|m| m.rule == rule)
+            .and_then(|m| m.location.clone())
+            .unwrap()
+    };
+    let d = req("POST", "/login?api_token=s3cr'et")
+        .body(r#"{"user": "bob", "password": "hunter2'x"}"#)
+        .eval(&a);
+    assert_eq!(loc(&d, "json").field, "JsonBody:/password");
+    assert_eq!(loc(&d, "json").excerpt, "[redacted]");
+    assert_eq!(loc(&d, "arg").excerpt, "[redacted]");
+    let form = loc(&d, "form").excerpt;
+    assert!(
+        !form.contains("hunter2") && form.contains("\"password\": \"*********\""),
+        "{form}"
+    );
+    // Other values are shown.
+    let d = req("POST", "/")
+        .body("user=o'brien&password=hunter2&x=1")
+        .eval(&a);
+    let form = loc(&d, "form").excerpt;
+    assert_eq!(form, "user=o'brien&password=*******&x=1");
+}
