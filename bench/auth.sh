@@ -8,43 +8,15 @@
 # Needs wrk, nginx, openssl, curl (scripts/install-bench-deps.sh). Release build into
 # $CARGO_TARGET_DIR (default target/) unless RAMPART_BIN is set.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3
-DURATION=10
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --rounds) ROUNDS=${2:?}; shift 2 ;;
-        --duration) DURATION=${2:?}; shift 2 ;;
-        *) echo "usage: bench/auth.sh [--rounds N] [--duration S]" >&2; exit 2 ;;
-    esac
-done
-command -v wrk >/dev/null && command -v openssl >/dev/null || "$REPO/scripts/install-bench-deps.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$TMP"; }
-trap cleanup EXIT
-log() { echo "auth.sh: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+bench_init auth.sh "$@"
+command -v openssl >/dev/null || "$REPO/scripts/install-bench-deps.sh"
+rampart_bin
 
-if [ -n "${RAMPART_BIN:-}" ]; then RAMPART=$RAMPART_BIN; else
-    TD=${CARGO_TARGET_DIR:-$REPO/target}
-    log "building rampart (release)"
-    (cd "$REPO" && CARGO_TARGET_DIR="$TD" cargo build --release -q -p rampart)
-    RAMPART="$TD/release/rampart"
-fi
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND_PORT=$(port); RAMPART_PORT=$(port)
 
 # The fast backend: nginx with fixed answers (bench/nginx/backend.conf.in).
-mkdir -p "$TMP/backend-body" "$TMP/backend-proxy" "$TMP/backend-fastcgi" "$TMP/backend-uwsgi" "$TMP/backend-scgi"
-for f in common backend; do
-    sed -e "s|@TMP@|$TMP|g" -e "s|@NAME@|backend|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
-        "$REPO/bench/nginx/$f.conf.in" >"$TMP/backend${f#backend}.conf"
-done
-mv "$TMP/backendcommon.conf" "$TMP/backend-common.conf"
-"$NGINX" -p "$TMP" -e "$TMP/backend-error.log" -c "$TMP/backend.conf" >/dev/null 2>&1 &
-PIDS+=($!)
+start_backend "$BACKEND_PORT"
 
 # An RSA key, its JWK, and a token valid for an hour.
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
@@ -91,7 +63,6 @@ for r in $(seq "$ROUNDS"); do
         log "round $r $route: $rps req/s, p99 $p99"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pub=$(median <<<"${RPS[public]}"); jwt=$(median <<<"${RPS[jwt]}")
 echo "machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "wrk -t2 -c64, ${DURATION}s x $ROUNDS rounds, medians; GET through Rampart to a local nginx backend"

@@ -13,35 +13,13 @@
 # Needs wrk, nginx, curl, python3 (scripts/install-bench-deps.sh), redis-server and
 # redis-cli. Release build into $CARGO_TARGET_DIR (default target/) unless RAMPART_BIN is set.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3
-DURATION=10
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --rounds) ROUNDS=${2:?}; shift 2 ;;
-        --duration) DURATION=${2:?}; shift 2 ;;
-        *) echo "usage: bench/usage.sh [--rounds N] [--duration S]" >&2; exit 2 ;;
-    esac
-done
-command -v wrk >/dev/null && command -v curl >/dev/null || "$REPO/scripts/install-bench-deps.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$(dirname "$0")/lib.sh"
+bench_init usage.sh "$@"
 REDIS_SERVER=$(command -v redis-server || echo /usr/bin/redis-server)
 REDIS_CLI=$(command -v redis-cli || echo /usr/bin/redis-cli)
-[ -x "$REDIS_SERVER" ] && [ -x "$REDIS_CLI" ] || { echo "usage.sh: needs redis-server and redis-cli (apt-get install redis-server)" >&2; exit 1; }
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$TMP"; }
-trap cleanup EXIT
-log() { echo "usage.sh: $*" >&2; }
+[ -x "$REDIS_SERVER" ] && [ -x "$REDIS_CLI" ] || { log "needs redis-server and redis-cli (apt-get install redis-server)"; exit 1; }
+rampart_bin
 
-if [ -n "${RAMPART_BIN:-}" ]; then RAMPART=$RAMPART_BIN; else
-    TD=${CARGO_TARGET_DIR:-$REPO/target}
-    log "building rampart (release)"
-    (cd "$REPO" && CARGO_TARGET_DIR="$TD" cargo build --release -q -p rampart)
-    RAMPART="$TD/release/rampart"
-fi
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BACKEND_PORT=$(port); REDIS_PORT=$(port)
 PROFILES=(public embedded redis)
 declare -A PORT ADMIN GPID
@@ -51,14 +29,7 @@ KEY=benchkey0123456789abcdefghijklmnop
 HASH_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 
 # The fast backend: nginx with fixed answers (bench/nginx/backend.conf.in).
-mkdir -p "$TMP/backend-body" "$TMP/backend-proxy" "$TMP/backend-fastcgi" "$TMP/backend-uwsgi" "$TMP/backend-scgi"
-for f in common backend; do
-    sed -e "s|@TMP@|$TMP|g" -e "s|@NAME@|backend|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
-        "$REPO/bench/nginx/$f.conf.in" >"$TMP/backend${f#backend}.conf"
-done
-mv "$TMP/backendcommon.conf" "$TMP/backend-common.conf"
-"$NGINX" -p "$TMP" -e "$TMP/backend-error.log" -c "$TMP/backend.conf" >/dev/null 2>&1 &
-PIDS+=($!)
+start_backend "$BACKEND_PORT"
 
 # Redis for the `redis` profile: loopback, no persistence.
 "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
@@ -140,8 +111,6 @@ for g in "${PROFILES[@]}"; do
 done
 "$REDIS_CLI" -p "$REDIS_PORT" config resetstat >/dev/null
 
-# wrk's latencies are "850.00us", "1.23ms", "1.02s": in milliseconds.
-to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; else if ($1 ~ /m$/) v *= 60000; printf "%.3f\n", v }'; }
 # CPU time a process used (user + system), in clock ticks.
 HZ=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -167,7 +136,6 @@ for r in $(seq "$ROUNDS"); do
         log "round $r $g: $rps req/s, p99 ${p99} ms, rampart CPU ${cpu} us/req${non2xx:+, $non2xx non-2xx}"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pub=$(median <<<"${RPS[public]}"); emb=$(median <<<"${RPS[embedded]}"); red=$(median <<<"${RPS[redis]}")
 # Round trips: EVALSHA (+ EVAL) calls; commands: everything Redis ran, the script's own
 # redis.call()s included (Redis 7 counts those too).

@@ -16,18 +16,8 @@
 # missing). Release build into $CARGO_TARGET_DIR unless
 # RAMPART_BIN is set.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3
-DURATION=10
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --rounds) ROUNDS=${2:?}; shift 2 ;;
-        --duration) DURATION=${2:?}; shift 2 ;;
-        *) echo "usage: bench/waf.sh [--rounds N] [--duration S]" >&2; exit 2 ;;
-    esac
-done
-command -v wrk >/dev/null && command -v curl >/dev/null || "$REPO/scripts/install-bench-deps.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$(dirname "$0")/lib.sh"
+bench_init waf.sh "$@"
 MODULE=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
 CRS_DIR=
 for d in /usr/share/modsecurity-crs /etc/modsecurity/crs; do
@@ -49,42 +39,22 @@ for f in /etc/nginx/unicode.mapping /usr/share/nginx/docs/modsecurity/unicode.ma
 done
 [ -n "$CRS_SETUP" ] && [ -n "$UNICODE_MAP" ] || { echo "waf.sh: CRS setup or unicode.mapping not found" >&2; exit 1; }
 
-TMP=$(mktemp -d)
 chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f "$TMP/modsec/nginx.pid" ] && kill "$(cat "$TMP/modsec/nginx.pid")" 2>/dev/null || true
-    [ -z "${WAF_BENCH_KEEP_LOGS:-}" ] || cp "$M/error.log" "$WAF_BENCH_KEEP_LOGS" 2>/dev/null || true
-    sleep 0.3; rm -rf "$TMP"
+M=$TMP/modsec
+bench_cleanup_extra() {
+    [ -f "$M/nginx.pid" ] && kill "$(cat "$M/nginx.pid")" 2>/dev/null
+    [ -z "${WAF_BENCH_KEEP_LOGS:-}" ] || cp "$M/error.log" "$WAF_BENCH_KEEP_LOGS" 2>/dev/null
 }
-trap cleanup EXIT
-log() { echo "waf.sh: $*" >&2; }
-
-if [ -n "${RAMPART_BIN:-}" ]; then RAMPART=$RAMPART_BIN; else
-    TD=${CARGO_TARGET_DIR:-$REPO/target}
-    log "building rampart (release)"
-    (cd "$REPO" && CARGO_TARGET_DIR="$TD" cargo build --release -q -p rampart)
-    RAMPART="$TD/release/rampart"
-fi
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rampart_bin
 BACKEND_PORT=$(port)
 declare -A PORT ADMIN GPID
 PROFILES=(off waf modsec)
 for g in "${PROFILES[@]}"; do PORT[$g]=$(port); ADMIN[$g]=$(port); done
 
 # The fast backend of the Rampart profiles (bench/nginx/backend.conf.in).
-mkdir -p "$TMP/backend-body" "$TMP/backend-proxy" "$TMP/backend-fastcgi" "$TMP/backend-uwsgi" "$TMP/backend-scgi"
-for f in common backend; do
-    sed -e "s|@TMP@|$TMP|g" -e "s|@NAME@|backend|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
-        "$REPO/bench/nginx/$f.conf.in" >"$TMP/backend${f#backend}.conf"
-done
-mv "$TMP/backendcommon.conf" "$TMP/backend-common.conf"
-"$NGINX" -p "$TMP" -e "$TMP/backend-error.log" -c "$TMP/backend.conf" >/dev/null 2>&1 &
-PIDS+=($!)
+start_backend "$BACKEND_PORT"
 
 # nginx + ModSecurity + CRS PL1, 2 workers (one per core, as Rampart's workers).
-M=$TMP/modsec
 mkdir -p "$M/modsec-tmp" "$M/modsec-data"
 subst() {
     sed -e "s#@TMP@#$M#g" -e "s#@PORT@#${PORT[modsec]}#g" -e "s#@WORKERS@#2#g" \
@@ -146,7 +116,6 @@ for g in "${PROFILES[@]}"; do
     fi
 done
 
-to_ms() { awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v += 0; else if ($1 ~ /s$/) v *= 1000; printf "%.3f\n", v }'; }
 declare -A RPS P99 BAD
 for r in $(seq "$ROUNDS"); do
     for g in "${PROFILES[@]}"; do
@@ -159,7 +128,6 @@ for r in $(seq "$ROUNDS"); do
         log "round $r $g: $rps req/s, p99 $p99 ms${non2xx:+, $non2xx non-2xx}"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 off=$(median <<<"${RPS[off]}"); waf=$(median <<<"${RPS[waf]}"); ms=$(median <<<"${RPS[modsec]}")
 echo "machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "wrk -t2 -c64, ${DURATION}s x $ROUNDS rounds, medians; POST 1 KB JSON"

@@ -430,7 +430,7 @@ impl Eval<'_, '_, '_> {
         if v.len() < 4 {
             return f(v);
         }
-        let mut h = self.p.memo_hasher().build_hasher();
+        let mut h = memo_hasher().build_hasher();
         h.write_u8(kind);
         h.write(v);
         let key = h.finish();
@@ -801,6 +801,13 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|i| i + from)
+}
+
+/// A hasher with this process's random keys, for the per-request detector memo.
+fn memo_hasher() -> &'static std::collections::hash_map::RandomState {
+    static STATE: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    STATE.get_or_init(std::collections::hash_map::RandomState::new)
 }
 
 fn is_secret_header(name: &str) -> bool {

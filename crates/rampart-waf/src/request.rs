@@ -143,13 +143,6 @@ impl<'r, 'a> Parsed<'r, 'a> {
         })
     }
 
-    /// A hasher with this process's random keys, for per-request memos.
-    pub fn memo_hasher(&self) -> &'static std::collections::hash_map::RandomState {
-        static STATE: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-            std::sync::OnceLock::new();
-        STATE.get_or_init(std::collections::hash_map::RandomState::new)
-    }
-
     /// Header names in order, lowercased, joined by `:` (`HeaderOrder`).
     pub fn header_order(&self) -> &[u8] {
         self.header_order.get_or_init(|| {
