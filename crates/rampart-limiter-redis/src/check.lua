@@ -14,16 +14,27 @@
 --           Unix epoch on the Redis clock; PX = time until the bucket is full + 1 s slack
 --   quota   request counter for the current quota period; EXPIREAT qexpire (set when created)
 --   usage   request counter (usage reporting); EXPIREAT uexpire (set when created)
--- Reply: one element per check, either
---   {allowed, throttle_allowed, retry_after_us, remaining, reset_after_us,
---    quota_state (-1 not decided, 0 denied, 1 allowed), quota_used, quota_remaining}
---   or, when Redis refused one of the check's commands (wrong key type, corrupt counter), the
---   error's text; the other checks of the batch are not affected.
--- Nothing is written unless the request is admitted (a quota counter is incremented and, when
--- over the limit, decremented again before the reply). Per check in the steady state: GET
--- bucket, INCR quota, INCR usage, SET bucket (plus one TIME per batch); expiries are set once,
--- when a counter is created. Redis does not roll a script back: a usage counter corrupted by
--- hand (not an integer) fails the request after its quota was counted.
+-- Reply: a flat array, three elements per check, in check order: {state, wait, used}
+--   state  1 admitted, 0 denied by the throttle, 2 denied by the quota, or -1 when Redis
+--          refused one of the check's commands (wrong key type, corrupt counter): then `wait`
+--          is the error's text; the other checks of the batch are not affected
+--   wait   throttle: the new TAT minus now, microseconds (0 without a throttle); the caller
+--          derives remaining, reset and retry-after from it and the interval and tolerance
+--   used   quota: the counter after this request (admitted) or as it stands (denied); 0
+--          without a quota
+-- (Everything else is arithmetic the caller can do: every value a reply carries costs Redis
+-- about 0.1 us to convert.)
+-- Nothing is written unless the request is admitted, and nothing of a check that failed.
+-- Every key is read at most once per batch and written at most once, at the end: checks of
+-- one batch that share a key (a busy API key's bucket, quota and usage counters) see each
+-- other's effects through a table of the values read so far, exactly as if their commands had
+-- run one after another, but cost one GET and one SET per key instead of one or two calls per
+-- check. Counters are written with SET (KEEPTTL when the key existed; EXAT its expiry when it
+-- is created), buckets with SET PX. A counter that holds anything but an integer fails the
+-- checks that use it ("ERR value is not an integer or out of range", as INCR says); a bucket
+-- that is unreadable counts as full.
+
+local ARGV, KEYS, tonumber = ARGV, KEYS, tonumber
 
 local now
 if ARGV[1] ~= '' then
@@ -34,72 +45,104 @@ else
 end
 
 local k = 1
+-- key -> {key, v, existed, dirty, ttl (buckets), exp (counters)}; `dirty` ones in write order.
+local seen = {}
+local dirty = {}
+-- Parsed arguments: the checks of a batch mostly repeat the same few (tonumber is slow).
+local nums = {}
+
+local function num(s)
+  local v = tonumber(s)
+  nums[s] = v
+  return v
+end
+
+local function bucket_of(key)
+  local raw = redis.call('GET', key)
+  -- A missing (expired) or unreadable bucket is a full one.
+  local e = {key = key, v = tonumber(raw or '') or 0}
+  seen[key] = e
+  return e
+end
+
+local function counter_of(key)
+  local raw = redis.call('GET', key)
+  local v = 0
+  if raw then
+    if not string.match(raw, '^%-?%d+$') then
+      error({err = 'ERR value is not an integer or out of range'})
+    end
+    v = tonumber(raw)
+  end
+  local e = {key = key, v = v, existed = raw ~= false}
+  seen[key] = e
+  return e
+end
+
+local function touch(e)
+  if not e.dirty then
+    e.dirty = true
+    dirty[#dirty + 1] = e
+  end
+end
 
 local function check(a)
-  local bucket, new_tat, ttl_ms
-  local remaining, reset = 0, 0
-  if ARGV[a] ~= '' then
-    bucket = KEYS[k]
+  local b, new_tat, ttl_ms
+  local wait = 0
+  local arg = ARGV[a]
+  if arg ~= '' then
+    local key = KEYS[k]
     k = k + 1
-    local interval = tonumber(ARGV[a])
-    local tolerance = tonumber(ARGV[a + 1])
-    -- A missing (expired) or unreadable bucket is a full one.
-    local tat = tonumber(redis.call('GET', bucket) or '') or 0
-    local base = tat
+    b = seen[key] or bucket_of(key)
+    local interval = nums[arg] or num(arg)
+    arg = ARGV[a + 1]
+    local tolerance = nums[arg] or num(arg)
+    local base = b.v
     if now > base then base = now end
     new_tat = base + interval
-    local wait = new_tat - now
+    wait = new_tat - now
     if wait > tolerance then
-      local full = tat - now
-      if full < 0 then full = 0 end
-      return {0, 0, wait - tolerance, 0, full, -1, 0, 0}
+      return 0, wait, 0
     end
-    local left = tolerance - wait
-    remaining = math.floor(left / interval)
-    if remaining * interval > left then remaining = remaining - 1 end
-    if (remaining + 1) * interval <= left then remaining = remaining + 1 end
-    reset = wait
     ttl_ms = math.floor((wait + 999) / 1000) + 1000
   end
 
-  local q_state, q_used, q_left = -1, 0, 0
-  if ARGV[a + 2] ~= '' then
-    local quota = KEYS[k]
+  local q, n
+  arg = ARGV[a + 2]
+  if arg ~= '' then
+    local key = KEYS[k]
     k = k + 1
-    local limit = tonumber(ARGV[a + 2])
-    -- Increment first (one call on the admitted path; INCR itself refuses a counter that is
-    -- not an integer), and take it back when over the limit.
-    local n = redis.call('INCR', quota)
-    if n > limit then
-      if n == 1 then
-        redis.call('DEL', quota)
-      else
-        redis.call('DECR', quota)
-      end
-      local used = n - 1
-      local left = limit - used
-      if left < 0 then left = 0 end
-      return {0, 1, 0, remaining, reset, 0, used, left}
+    q = seen[key] or counter_of(key)
+    n = q.v + 1
+    if n > (nums[arg] or num(arg)) then
+      return 2, wait, q.v
     end
-    -- The period's expiry is set once, when its counter is created.
-    if n == 1 then
-      redis.call('EXPIREAT', quota, ARGV[a + 3])
-    end
-    q_state, q_used, q_left = 1, n, limit - n
   end
 
-  -- Admitted: count usage (its expiry, too, set once per day's counter) and store the bucket.
+  local u
   if ARGV[a + 4] ~= '' then
-    local usage = KEYS[k]
+    local key = KEYS[k]
     k = k + 1
-    if redis.call('INCR', usage) == 1 then
-      redis.call('EXPIREAT', usage, ARGV[a + 4])
-    end
+    u = seen[key] or counter_of(key)
   end
-  if bucket then
-    redis.call('SET', bucket, string.format('%d', new_tat), 'PX', string.format('%d', ttl_ms))
+
+  -- Admitted, and every read succeeded: take the token, count the quota and the usage.
+  if b then
+    b.v = new_tat
+    b.ttl = ttl_ms
+    touch(b)
   end
-  return {1, 1, 0, remaining, reset, q_state, q_used, q_left}
+  if q then
+    q.v = n
+    q.exp = ARGV[a + 3]
+    touch(q)
+  end
+  if u then
+    u.v = u.v + 1
+    u.exp = ARGV[a + 4]
+    touch(u)
+  end
+  return 1, wait, n or 0
 end
 
 -- The number of KEYS each check owns, so a failed check's unread keys can be skipped.
@@ -112,16 +155,31 @@ local function keys_of(a)
 end
 
 local out = {}
+local o = 0
 local a = 2
-while a + 4 <= #ARGV do
+local last = #ARGV
+while a + 4 <= last do
   local first = k
-  local ok, res = pcall(check, a)
+  local ok, state, wait, used = pcall(check, a)
   if not ok then
-    if type(res) == 'table' then res = res.err end
-    res = tostring(res)
+    if type(state) == 'table' then state = state.err end
+    out[o + 1], out[o + 2], out[o + 3] = -1, tostring(state), 0
+    k = first + keys_of(a)
+  else
+    out[o + 1], out[o + 2], out[o + 3] = state, wait, used
   end
-  k = first + keys_of(a)
-  out[#out + 1] = res
+  o = o + 3
   a = a + 5
+end
+
+for _, e in ipairs(dirty) do
+  local v = string.format('%d', e.v)
+  if e.ttl then
+    redis.call('SET', e.key, v, 'PX', string.format('%d', e.ttl))
+  elseif e.existed then
+    redis.call('SET', e.key, v, 'KEEPTTL')
+  else
+    redis.call('SET', e.key, v, 'EXAT', e.exp)
+  end
 end
 return out

@@ -15,12 +15,17 @@
 //! 1. **Throttle** (when the [`Check`] has one): read the bucket's TAT and make exactly the
 //!    decision [`RateLimit::peek`] makes. Denied: that check ends (nothing written, the quota
 //!    not even read).
-//! 2. **Quota** (when present): `INCR` the counter; if it passes the limit, take it back
-//!    (`DECR`, or `DEL` a counter the call created) and deny (the throttle token is not taken
-//!    either). A new counter gets its `EXPIREAT`.
-//! 3. **Commit** (admitted only): `INCR` the usage counter (when present; `EXPIREAT` when
-//!    new), `SET` the bucket's new TAT with `PX`. Four commands per check in the steady
-//!    state (`GET`, `INCR`, `INCR`, `SET`) plus one `TIME` per batch.
+//! 2. **Quota** (when present): read the counter; if one more request passes the limit,
+//!    deny (the throttle token is not taken either).
+//! 3. **Commit** (admitted, and every read succeeded): the bucket's new TAT, the quota
+//!    counter plus one, the usage counter (when present) plus one.
+//!
+//! Within a batch each key is read once (`GET`) and written once, after the last check
+//! (`SET … PX` for a bucket, `SET … KEEPTTL` for an existing counter, `SET … EXAT` for a new
+//! one); checks that share a key (every request of one busy API key) see each other's effects
+//! through the script's table of values, exactly as if they had run one after another. So a
+//! batch costs one `TIME` plus two commands per distinct key, however many of its checks
+//! share them (one request alone: `GET` ×3, `SET` ×3).
 //!
 //! A check whose command Redis refuses (a key of the wrong type, a corrupt counter) fails
 //! alone with [`Error::Protocol`]; the batch's other checks are decided normally.
@@ -286,16 +291,20 @@ struct Queue {
 
 struct Pending {
     item: Encoded,
-    tx: tokio::sync::oneshot::Sender<Result<Vec<i64>, Error>>,
+    tx: tokio::sync::oneshot::Sender<Result<Reply, Error>>,
 }
 
 /// One check's script keys (prefixed) and its five arguments (`None` sends `''`).
 struct Encoded {
     keys: Vec<String>,
-    args: [Option<u64>; 5],
-    has_throttle: bool,
-    has_quota: bool,
+    args: Args,
 }
+
+/// A check's script arguments: interval, tolerance, limit, quota expiry, usage expiry.
+type Args = [Option<u64>; 5];
+
+/// The script's answer for one check: state, wait, used (see `check.lua`).
+type Reply = [i64; 3];
 
 impl Encoded {
     fn new(inner: &Inner, c: &Check<'_>) -> Self {
@@ -316,12 +325,7 @@ impl Encoded {
             keys.push(inner.key(u.key));
             args[4] = Some(u.expire_at_unix.min(MAX_EXPIRE_AT));
         }
-        Self {
-            keys,
-            args,
-            has_throttle: c.throttle.is_some(),
-            has_quota: c.quota.is_some(),
-        }
+        Self { keys, args }
     }
 }
 
@@ -436,7 +440,7 @@ impl RedisLimiter {
         }
         let inner = &*self.inner;
         let item = Encoded::new(inner, c);
-        let shape = (item.has_throttle, item.has_quota);
+        let args = item.args;
         let reply = match now_us {
             // Injected time: a batch of one, run directly.
             Some(now) => {
@@ -447,12 +451,12 @@ impl RedisLimiter {
             }
             None => self.enqueue(item).await?,
         };
-        parse_reply(&reply, shape).map_err(|msg| Error::Protocol(inner.scrub(&msg)))
+        parse_reply(reply, &args).map_err(|msg| Error::Protocol(inner.scrub(&msg)))
     }
 
     /// Queues one check for the next batch and waits for its result (at most
     /// [`RedisOptions::timeout`] in the queue and in flight together).
-    async fn enqueue(&self, item: Encoded) -> Result<Vec<i64>, Error> {
+    async fn enqueue(&self, item: Encoded) -> Result<Reply, Error> {
         let inner = &*self.inner;
         // Fail fast while the breaker is open, without queueing.
         inner.admit_peek()?;
@@ -532,7 +536,7 @@ impl RedisLimiter {
         &self,
         now_us: Option<u64>,
         items: &[&Encoded],
-    ) -> Result<Vec<Result<Vec<i64>, Error>>, Error> {
+    ) -> Result<Vec<Result<Reply, Error>>, Error> {
         let inner = &*self.inner;
         let mut inv = inner.script.prepare_invoke();
         inv.arg(now_us.map(|n| n.to_string()).unwrap_or_default());
@@ -548,32 +552,29 @@ impl RedisLimiter {
             }
         }
         let reply: Vec<redis::Value> = self.exec(Op::Script(&inv)).await?;
-        if reply.len() != items.len() {
+        if reply.len() != 3 * items.len() {
             return Err(Error::Protocol(format!(
-                "script returned {} results for {} checks",
+                "script returned {} values for {} checks",
                 reply.len(),
                 items.len()
             )));
         }
+        let int = |v: &redis::Value| match v {
+            redis::Value::Int(i) => Ok(*i),
+            other => Err(Error::Protocol(format!(
+                "script returned a non-integer: {other:?}"
+            ))),
+        };
         Ok(reply
-            .into_iter()
-            .map(|v| match v {
-                redis::Value::Array(vals) => vals
-                    .into_iter()
-                    .map(|v| match v {
-                        redis::Value::Int(i) => Ok(i),
-                        other => Err(Error::Protocol(format!(
-                            "script returned a non-integer: {other:?}"
-                        ))),
-                    })
-                    .collect(),
-                redis::Value::BulkString(b) => {
-                    Err(Error::Protocol(inner.scrub(&String::from_utf8_lossy(&b))))
-                }
-                redis::Value::SimpleString(s) => Err(Error::Protocol(inner.scrub(&s))),
-                other => Err(Error::Protocol(format!(
-                    "unexpected script result: {other:?}"
-                ))),
+            .chunks_exact(3)
+            .map(|r| match r {
+                [redis::Value::Int(-1), msg, _] => Err(Error::Protocol(inner.scrub(&match msg {
+                    redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                    redis::Value::SimpleString(s) => s.clone(),
+                    other => format!("{other:?}"),
+                }))),
+                [a, b, c] => Ok([int(a)?, int(b)?, int(c)?]),
+                _ => unreachable!("chunks of three"),
             })
             .collect())
     }
@@ -883,36 +884,68 @@ fn gcra_micros(rate: &RateLimit) -> (u64, u64) {
     (interval, interval.saturating_mul(u64::from(rate.burst())))
 }
 
-fn parse_reply(r: &[i64], (has_throttle, has_quota): (bool, bool)) -> Result<Outcome, String> {
-    let [allowed, t_allowed, retry, remaining, reset, q_state, q_used, q_left] = *r else {
-        return Err(format!("script returned {} values, expected 8", r.len()));
-    };
+/// The [`Outcome`] of a check from the script's `{state, wait, used}` and the check's own
+/// arguments (the interval, tolerance and limit the script was given).
+fn parse_reply([state, wait, used]: Reply, args: &Args) -> Result<Outcome, String> {
     let nonneg = |v: i64, what: &str| {
         u64::try_from(v).map_err(|_| format!("script returned a negative {what}: {v}"))
     };
-    let throttle = has_throttle.then(|| -> Result<Decision, String> {
-        Ok(Decision {
-            allowed: t_allowed == 1,
-            retry_after: Duration::from_micros(nonneg(retry, "retry_after")?),
-            remaining: u32::try_from(nonneg(remaining, "remaining")?).unwrap_or(u32::MAX),
-            reset_after: Duration::from_micros(nonneg(reset, "reset_after")?),
-        })
-    });
-    let throttle = throttle.transpose()?;
-    let quota = match (has_quota, q_state) {
-        (false, _) | (true, -1) => None,
-        (true, 0 | 1) => Some(QuotaOutcome {
-            allowed: q_state == 1,
-            used: nonneg(q_used, "quota used")?,
-            remaining: nonneg(q_left, "quota remaining")?,
-        }),
-        (true, s) => return Err(format!("script returned quota state {s}")),
-    };
-    if has_quota && quota.is_none() && t_allowed == 1 {
-        return Err("script skipped the quota of an admitted request".to_owned());
+    let (wait, used) = (nonneg(wait, "wait")?, nonneg(used, "quota count")?);
+    if !(0..=2).contains(&state) {
+        return Err(format!("script returned state {state}"));
     }
+    let throttle = match (args[0], args[1]) {
+        (Some(interval), Some(tolerance)) if state == 0 => {
+            // Denied: wait - tolerance until a token; the bucket is full after wait - interval.
+            let Some(retry) = wait.checked_sub(tolerance).filter(|r| *r > 0) else {
+                return Err(format!(
+                    "script denied a wait of {wait} us within the burst"
+                ));
+            };
+            Some(Decision {
+                allowed: false,
+                retry_after: Duration::from_micros(retry),
+                remaining: 0,
+                reset_after: Duration::from_micros(wait.saturating_sub(interval)),
+            })
+        }
+        (Some(interval), Some(tolerance)) => {
+            let Some(left) = tolerance.checked_sub(wait) else {
+                return Err(format!(
+                    "script admitted a wait of {wait} us beyond the burst"
+                ));
+            };
+            Some(Decision {
+                allowed: true,
+                retry_after: Duration::ZERO,
+                remaining: u32::try_from(left / interval).unwrap_or(u32::MAX),
+                reset_after: Duration::from_micros(wait),
+            })
+        }
+        _ if state == 0 => return Err("script throttled a check without a throttle".to_owned()),
+        _ => None,
+    };
+    let quota = match (args[2], state) {
+        // Denied by the throttle: the quota was not looked at.
+        (_, 0) | (None, 1) => None,
+        (Some(limit), 1) if (1..=limit).contains(&used) => Some(QuotaOutcome {
+            allowed: true,
+            used,
+            remaining: limit - used,
+        }),
+        (Some(limit), 2) if used >= limit => Some(QuotaOutcome {
+            allowed: false,
+            used,
+            remaining: limit.saturating_sub(used),
+        }),
+        (limit, _) => {
+            return Err(format!(
+                "script returned state {state} and count {used} for a quota limit of {limit:?}"
+            ))
+        }
+    };
     Ok(Outcome {
-        allowed: allowed == 1,
+        allowed: state == 1,
         throttle,
         quota,
     })

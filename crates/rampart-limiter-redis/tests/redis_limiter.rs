@@ -739,6 +739,15 @@ async fn command_calls(con: &mut redis::aio::MultiplexedConnection, name: &str) 
         })
 }
 
+/// The counter-touching commands Redis has run so far (scripts' `redis.call`s included).
+async fn data_commands(con: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let mut n = 0;
+    for name in ["get", "set", "incr", "decr", "del", "expireat"] {
+        n += command_calls(con, name).await;
+    }
+    n
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checks_share_script_calls_and_fail_alone() {
     let server = RedisServer::start();
@@ -759,6 +768,7 @@ async fn concurrent_checks_share_script_calls_and_fail_alone() {
         .unwrap();
     let expire = unix_now() + 3600;
     let before = command_calls(&mut con, "evalsha").await + command_calls(&mut con, "eval").await;
+    let data_before = data_commands(&mut con).await;
     let n = 400;
     let mut set = tokio::task::JoinSet::new();
     for i in 0..n {
@@ -800,6 +810,14 @@ async fn concurrent_checks_share_script_calls_and_fail_alone() {
     assert!(
         calls < n as u64 / 2,
         "{n} concurrent checks took {calls} script calls: not batched"
+    );
+    // Within a batch each key is read once and written once (the failing checks' reads of the
+    // corrupt counter aside): at most 3 GETs and 2 SETs per script call, where one command or
+    // more per check would be at least 400.
+    let data = data_commands(&mut con).await - data_before;
+    assert!(
+        data <= 5 * calls + 8,
+        "{calls} script calls ran {data} GET/SET/INCR commands: keys not shared within a batch"
     );
     // Exactly the admitted requests took tokens: 1000 - 300 left (within the 1/s refill).
     let o = lim
