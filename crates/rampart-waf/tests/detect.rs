@@ -1000,3 +1000,65 @@ fn random_bytes_never_panic() {
     long_tail.extend_from_slice(b"; drop table users");
     assert!(is_sqli(&long_tail, Sensitivity::High));
 }
+
+/// The vendored port's keyword lookup (a hash index on the stack-upper-cased word, our patch)
+/// answers exactly what the upstream binary search over `SQL_KEYWORDS` answered: every
+/// keyword in any case, and nothing for words that are not in the table.
+#[test]
+fn keyword_lookup_matches_the_table() {
+    use libinjectionrs::sqli::sqli_data::{lookup_bytes, lookup_word, SQL_KEYWORDS};
+    use libinjectionrs::sqli::TokenType;
+    let upstream = |w: &str| {
+        let upper = w.to_ascii_uppercase();
+        match SQL_KEYWORDS.binary_search_by(|k| k.word.cmp(&upper)) {
+            Ok(i) => Some(SQL_KEYWORDS[i].token_type),
+            Err(_) => None,
+        }
+    };
+    let mut keywords = 0;
+    for k in SQL_KEYWORDS {
+        for w in [k.word.to_owned(), k.word.to_ascii_lowercase()] {
+            let got = lookup_word(&w);
+            assert_eq!(got, upstream_type(k.token_type), "{w:?}");
+            assert_eq!(lookup_bytes(w.as_bytes()), got, "{w:?}");
+            assert_eq!(upstream(&w), Some(k.token_type), "{w:?}");
+            keywords += 1;
+        }
+        // Neighbours that are not in the table are barewords.
+        for w in [
+            format!("{}x", k.word),
+            format!("x{}", k.word),
+            k.word[1..].to_owned(),
+        ] {
+            if upstream(&w).is_none() {
+                assert_eq!(lookup_word(&w), TokenType::Bareword, "{w:?}");
+            }
+        }
+    }
+    assert!(keywords > 18_000, "{keywords}");
+    assert_eq!(lookup_word(""), TokenType::Bareword);
+    assert_eq!(lookup_bytes(b"SEL\xffECT"), TokenType::Bareword);
+    assert_eq!(lookup_bytes(&[b'A'; 100]), TokenType::Bareword);
+    assert_eq!(lookup_word("uNiOn"), TokenType::Union);
+}
+
+/// The upstream port's mapping of a table entry's type byte.
+fn upstream_type(t: u8) -> libinjectionrs::sqli::TokenType {
+    use libinjectionrs::sqli::TokenType;
+    match t {
+        b'k' => TokenType::Keyword,
+        b'f' => TokenType::Function,
+        b'U' => TokenType::Union,
+        b'E' => TokenType::Expression,
+        b'T' => TokenType::Tsql,
+        b't' => TokenType::SqlType,
+        b'o' => TokenType::Operator,
+        b'&' => TokenType::LogicOperator,
+        b'v' => TokenType::Variable,
+        b'1' => TokenType::Number,
+        b'A' => TokenType::Collate,
+        b'B' => TokenType::Group,
+        b'F' => TokenType::Fingerprint,
+        _ => TokenType::Bareword,
+    }
+}
