@@ -11,6 +11,7 @@ use crate::request::{Parsed, WafRequest};
 use crate::transform::{self, TransformType};
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// The verdict on a request.
@@ -80,6 +81,11 @@ struct Eval<'p, 'r, 'a> {
     p: &'p Parsed<'r, 'a>,
     /// Detector verdicts of this request by value hash: (length, verdict).
     memo: std::collections::HashMap<u64, (usize, bool)>,
+    /// Transformed values of this request: several statements usually apply the same
+    /// transformations to the same field. Keyed by the value's address and length (every
+    /// value lives in the request or in `p` for the whole evaluation, which the `'p`
+    /// lifetime of [`Eval::transformed`] enforces) and the chain; `None`: unchanged.
+    transformed: TransformCache,
     labels: Vec<String>,
     now_ms: u64,
     trace: bool,
@@ -101,6 +107,7 @@ impl CompiledAcl {
         let parsed = Parsed::new(req, self.body_limit);
         let mut ev = Eval {
             memo: std::collections::HashMap::new(),
+            transformed: std::collections::HashMap::default(),
             p: &parsed,
             labels: Vec::new(),
             now_ms,
@@ -201,7 +208,7 @@ impl CompiledAcl {
     }
 }
 
-impl Eval<'_, '_, '_> {
+impl<'p> Eval<'p, '_, '_> {
     /// Evaluates one rule; returns the verdict when its action terminates.
     fn rule(
         &mut self,
@@ -444,11 +451,46 @@ impl Eval<'_, '_, '_> {
         hit
     }
 
+    /// `raw` after the transformations `ts`, computed once per request and chain; `None` when
+    /// they change nothing.
+    fn transformed(&mut self, ts: &[TransformType], raw: &'p [u8]) -> Transformed {
+        if ts.iter().all(|t| *t == TransformType::None) {
+            return Transformed::Same;
+        }
+        // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
+        // chain twice, and caching costs more than transforming them again.
+        if raw.len() < CACHE_MIN {
+            return match transform::apply_all(ts, raw) {
+                Cow::Borrowed(_) => Transformed::Same,
+                Cow::Owned(v) => Transformed::Owned(v),
+            };
+        }
+        // At most 10 transformations (validated), of fewer than 256 kinds: one byte each.
+        let chain = ts
+            .iter()
+            .fold(ts.len() as u128, |k, t| (k << 8) | (*t as u8 as u128));
+        let key = (raw.as_ptr() as usize, raw.len(), chain);
+        if let Some(v) = self.transformed.get(&key) {
+            return v.clone().map_or(Transformed::Same, Transformed::Shared);
+        }
+        let v = match transform::apply_all(ts, raw) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(v) => Some(Rc::from(v)),
+        };
+        self.transformed.insert(key, v.clone());
+        v.map_or(Transformed::Same, Transformed::Shared)
+    }
+
     fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
         let p = self.p;
-        let check = |this: &mut Self, what: Where<'_>, raw: &[u8], secret: bool| -> bool {
-            let v = transform::apply_all(ts, raw);
-            let hit = this.run_test(test, &v, what.detectable());
+        let check = |this: &mut Self, what: Where<'_>, raw: &'p [u8], secret: bool| -> bool {
+            let t = this.transformed(ts, raw);
+            let v: &[u8] = match &t {
+                Transformed::Same => raw,
+                Transformed::Owned(v) => v,
+                Transformed::Shared(v) => v,
+            };
+            let hit = this.run_test(test, v, what.detectable());
             if hit {
                 this.loc = Some(MatchLocation {
                     field: what.render(),
@@ -456,7 +498,7 @@ impl Eval<'_, '_, '_> {
                     excerpt: if secret || what.names_secret() {
                         "[redacted]".to_owned()
                     } else {
-                        excerpt(&v)
+                        excerpt(v)
                     },
                 });
             }
@@ -802,6 +844,49 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .position(|w| w == needle)
         .map(|i| i + from)
 }
+
+/// A value after its transformations.
+enum Transformed {
+    /// Unchanged.
+    Same,
+    Owned(Vec<u8>),
+    /// From the request's cache.
+    Shared(Rc<[u8]>),
+}
+
+/// Values shorter than this are transformed again rather than cached.
+const CACHE_MIN: usize = 256;
+
+/// FxHash (rustc's): the transformed-value cache is keyed by addresses and lengths, not by
+/// content an attacker chooses, so a fast unkeyed hash is enough.
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64);
+        self.write_u64((n >> 64) as u64);
+    }
+}
+
+type BuildFx = std::hash::BuildHasherDefault<Fx>;
+
+/// (address, length, chain) -> the transformed value, `None` if unchanged.
+type TransformCache = std::collections::HashMap<(usize, usize, u128), Option<Rc<[u8]>>, BuildFx>;
 
 /// A hasher with this process's random keys, for the per-request detector memo.
 fn memo_hasher() -> &'static std::collections::hash_map::RandomState {

@@ -177,6 +177,58 @@ fn transformations_apply_in_priority_order() {
     assert!(!req("GET", "/?u=%41DMIN").blocked(&a));
 }
 
+/// Transformed values are cached per request (for long values): statements on the same field
+/// with different chains, or in a different order, still see their own chain's result.
+#[test]
+fn transformation_chains_do_not_share_results() {
+    let filler = "x".repeat(400);
+    let body = format!("{filler} %41DMIN {filler}");
+    let count = |name: &str, prio: i64, s: &str, tt: &[&str]| {
+        rule(
+            name,
+            prio,
+            byte(json!({"Body": {}}), s, "CONTAINS", tt),
+            "Count",
+        )
+    };
+    let a = acl(json!([
+        count("lower", 0, "%41dmin", &["LOWERCASE"]),
+        count("lower-again", 1, "%41dmin", &["LOWERCASE"]),
+        count("raw-upper", 2, "%41DMIN", &["NONE"]),
+        count("decoded", 3, "ADMIN", &["URL_DECODE"]),
+        count("decoded-lower", 4, "admin", &["URL_DECODE", "LOWERCASE"]),
+        count("lower-decoded", 5, "Admin", &["LOWERCASE", "URL_DECODE"]),
+        count("lower-not-upper", 6, "%41DMIN", &["LOWERCASE"]),
+        count("decoded-not-raw", 7, "%41DMIN", &["URL_DECODE"]),
+        count(
+            "twice-lower-not-upper",
+            8,
+            "ADMIN",
+            &["URL_DECODE", "LOWERCASE"]
+        ),
+    ]));
+    let d = req("POST", "/").body(&body).eval(&a);
+    let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(
+        matched,
+        [
+            "lower",
+            "lower-again",
+            "raw-upper",
+            "decoded",
+            "decoded-lower",
+            "lower-decoded"
+        ]
+    );
+    // The same again in another request: nothing carries over.
+    let d = req("POST", "/").body(&body.to_lowercase()).eval(&a);
+    let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(
+        matched,
+        ["lower", "lower-again", "decoded-lower", "lower-decoded"]
+    );
+}
+
 #[test]
 fn fields_query_headers_cookies_method_header_order() {
     let r = req("PUT", "/p?a=1&Token=evil&b")
