@@ -18,7 +18,9 @@
 //! (`INTO` compared case-sensitively, `sp_password` only searched in UTF-8
 //! input) are corrected after the port's verdict. libinjection's published
 //! test vectors live in `tests/data/libinjection/` and are run by
-//! `tests/detect.rs`.
+//! `tests/detect.rs`. The port is vendored (`vendor/libinjectionrs`) with
+//! speed-only patches: keyword lookups without allocation (see
+//! `vendor/README.md`).
 //!
 //! # SQL injection sensitivity
 //!
