@@ -434,7 +434,7 @@ impl<'p> Eval<'p, '_, '_> {
 
     fn memo(&mut self, kind: u8, v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
         use std::hash::{BuildHasher, Hasher};
-        if v.len() < 4 {
+        if v.is_empty() {
             return f(v);
         }
         let mut h = memo_hasher().build_hasher();
