@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 
 echo "== cargo fmt --check"
-cargo fmt -- --check
+cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== doc tests"

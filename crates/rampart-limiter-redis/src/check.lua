@@ -12,8 +12,8 @@
 -- KEYS, per check and in check order, each present only when its ARGV says so:
 --   bucket  GCRA state: the TAT (theoretical arrival time), integer microseconds since the
 --           Unix epoch on the Redis clock; PX = time until the bucket is full + 1 s slack
---   quota   request counter for the current quota period; EXPIREAT qexpire (set when created)
---   usage   request counter (usage reporting); EXPIREAT uexpire (set when created)
+--   quota   request counter for the current quota period; expires at qexpire (set when created)
+--   usage   request counter (usage reporting); expires at uexpire (set when created)
 -- Reply: a flat array, three elements per check, in check order: {state, wait, used}
 --   state  1 admitted, 0 denied by the throttle, 2 denied by the quota, or -1 when Redis
 --          refused one of the check's commands (wrong key type, corrupt counter): then `wait`

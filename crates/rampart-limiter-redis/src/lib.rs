@@ -44,14 +44,14 @@
 //! | per check, 1 | emission interval `T` in whole µs, or empty: no throttle |
 //! | per check, 2 | tolerance `burst × T`, µs |
 //! | per check, 3 | quota limit for this period, or empty: no quota |
-//! | per check, 4 | quota key expiry (`EXPIREAT`, Unix seconds) |
-//! | per check, 5 | usage key expiry (`EXPIREAT`, Unix seconds), or empty: no usage counter |
+//! | per check, 4 | quota key expiry (`SET … EXAT` when created, Unix seconds) |
+//! | per check, 5 | usage key expiry (`SET … EXAT` when created, Unix seconds), or empty: no usage counter |
 //!
 //! Values: the bucket holds the TAT as integer microseconds since the Unix epoch, with a
-//! `PEXPIRE` of the time until the bucket is full again plus 1 s, so idle buckets vanish (a
+//! `PX` expiry of the time until the bucket is full again plus 1 s, so idle buckets vanish (a
 //! missing bucket is a full one); quota and usage keys hold integer counters and expire at the
 //! `expire_at_unix` the caller passes (it must lie in the future by Redis' clock: Redis deletes
-//! a key whose `EXPIREAT` is in the past). With Redis Cluster, a check's keys must hash to one
+//! a key whose expiry is in the past). With Redis Cluster, a check's keys must hash to one
 //! slot (use a `{hash tag}`); note that [`redis::aio::ConnectionManager`] does not speak the
 //! cluster protocol, so this crate targets a single Redis (or a proxy / failover endpoint).
 //!
@@ -134,7 +134,7 @@ pub mod testing;
 /// The Lua script run by [`RedisLimiter::check`] (see the crate documentation for its layout).
 pub const CHECK_SCRIPT: &str = include_str!("check.lua");
 
-/// Largest `EXPIREAT` sent (9999-12-31T23:59:59Z); larger values are clamped.
+/// Largest expiry (`EXAT`) sent (9999-12-31T23:59:59Z); larger values are clamped.
 const MAX_EXPIRE_AT: u64 = 253_402_300_799;
 
 /// Largest quota limit handled exactly by the script's Lua numbers (2^53); larger limits are
