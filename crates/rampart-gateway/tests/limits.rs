@@ -225,6 +225,38 @@ async fn slowloris_gets_408_and_idle_connections_close() {
     );
 }
 
+/// The guard's timer is re-armed only when it fires, not on every request: a slow head
+/// that starts on a connection that has already served requests (its timer armed during
+/// an earlier phase) is still cut off on time, and not before.
+#[tokio::test]
+async fn a_slow_head_after_earlier_requests_gets_408_on_time() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let mut s = TcpStream::connect(g.addr("main")).await.unwrap();
+    for pause in [250, 150] {
+        s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_response(&mut s).await.unwrap().text(), "hi");
+        // Idle, but within the 400 ms idle timeout.
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    let t0 = Instant::now();
+    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
+        .await
+        .expect("no answer to a stalled head")
+        .unwrap();
+    assert_eq!(r.status, 408);
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(280) && waited < Duration::from_millis(900),
+        "408 after {waited:?}; the header timeout is 300 ms"
+    );
+}
+
 #[tokio::test]
 async fn max_connections_refuses_the_extra_ones() {
     let count = Arc::new(AtomicUsize::new(0));

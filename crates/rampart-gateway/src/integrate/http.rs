@@ -271,14 +271,10 @@ pub struct Forwarded<'a> {
 
 /// Map an upstream error to a gateway error: an oversize request body is the client's fault.
 fn classify(e: PoolError) -> GatewayError {
-    if let PoolError::Http(h) = &e {
-        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
-        while let Some(s) = src {
-            if s.downcast_ref::<BodyTooLarge>().is_some() {
-                return GatewayError::BodyTooLarge;
-            }
-            src = s.source();
-        }
+    if e.chain()
+        .any(|s| s.downcast_ref::<BodyTooLarge>().is_some())
+    {
+        return GatewayError::BodyTooLarge;
     }
     GatewayError::UpstreamFailure {
         detail: e.to_string(),

@@ -7,12 +7,19 @@
 //! the header timeout runs) → the gateway's handler is called → `Busy` (no timer: the
 //! request and its response are in flight, bounded by the integration timeout) → the
 //! response body ends → `Idle` again.
+//!
+//! The phase changes twice per request, so changing it must be cheap: it is two atomic
+//! stores, and the timer is not touched. The timer instead fires at least every
+//! `min(header timeout, idle timeout)`; when it fires, the guard compares the current
+//! phase's deadline with the clock, acts if it has passed, and otherwise re-arms for that
+//! deadline or the next check, whichever comes first. A deadline is therefore never missed:
+//! a phase that begins after the timer was armed has a deadline no earlier than it.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,42 +28,53 @@ use tokio::time::{Instant, Sleep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    Idle,
-    Head,
-    Busy,
+    Idle = 0,
+    Head = 1,
+    Busy = 2,
 }
 
 /// State shared between a connection's guard and the requests running on it.
 #[derive(Debug)]
 pub struct ConnPhase {
-    state: Mutex<(Phase, Instant)>,
+    phase: AtomicU8,
+    /// When the phase began, in nanoseconds after `base`.
+    since: AtomicU64,
+    base: Instant,
     timed_out: AtomicBool,
 }
 
 impl ConnPhase {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new((Phase::Idle, Instant::now())),
+            phase: AtomicU8::new(Phase::Idle as u8),
+            since: AtomicU64::new(0),
+            base: Instant::now(),
             timed_out: AtomicBool::new(false),
         })
     }
 
     fn set(&self, p: Phase) {
-        if let Ok(mut s) = self.state.lock() {
-            *s = (p, Instant::now());
+        let since = self.base.elapsed().as_nanos() as u64;
+        self.since.store(since, Ordering::Relaxed);
+        self.phase.store(p as u8, Ordering::Release);
+    }
+
+    fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::Idle,
+            1 => Phase::Head,
+            _ => Phase::Busy,
         }
     }
 
-    fn get(&self) -> (Phase, Instant) {
-        match self.state.lock() {
-            Ok(s) => *s,
-            Err(_) => (Phase::Busy, Instant::now()),
-        }
+    fn since(&self) -> Instant {
+        self.base + Duration::from_nanos(self.since.load(Ordering::Relaxed))
     }
 
     /// A request head has been received and handed to the gateway.
     pub fn request_started(&self) {
-        self.set(Phase::Busy);
+        // Busy has no deadline: no need to read the clock.
+        self.phase.store(Phase::Busy as u8, Ordering::Release);
     }
 
     /// The response has been sent in full (or abandoned).
@@ -79,7 +97,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: S,
         phase: Arc<ConnPhase>,
-        local: Phase,
         timer: Pin<Box<Sleep>>,
         header_timeout: Duration,
         idle_timeout: Duration,
@@ -99,8 +116,7 @@ impl<S> GuardedIo<S> {
         Self {
             inner,
             phase,
-            local: Phase::Head,
-            timer: Box::pin(tokio::time::sleep(header_timeout)),
+            timer: Box::pin(tokio::time::sleep(header_timeout.min(idle_timeout))),
             header_timeout,
             idle_timeout,
             written_408: 0,
@@ -116,17 +132,6 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
     ) -> Poll<io::Result<()>> {
         let mut this = self.project();
         loop {
-            let (shared, since) = this.phase.get();
-            if shared != *this.local {
-                *this.local = shared;
-                let deadline = match shared {
-                    Phase::Idle => since + *this.idle_timeout,
-                    Phase::Head => since + *this.header_timeout,
-                    // Re-check now and then: the request may finish while we wait.
-                    Phase::Busy => Instant::now() + *this.idle_timeout,
-                };
-                this.timer.as_mut().reset(deadline);
-            }
             if *this.written_408 > 0 {
                 // Finish writing the 408, then report end of stream.
                 while *this.written_408 < TIMEOUT_RESPONSE.len() {
@@ -146,12 +151,8 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
             let before = buf.filled().len();
             match this.inner.as_mut().poll_read(cx, buf) {
                 Poll::Ready(Ok(())) => {
-                    if buf.filled().len() > before && *this.local == Phase::Idle {
+                    if buf.filled().len() > before && this.phase.phase() == Phase::Idle {
                         this.phase.set(Phase::Head);
-                        *this.local = Phase::Head;
-                        this.timer
-                            .as_mut()
-                            .reset(Instant::now() + *this.header_timeout);
                     }
                     return Poll::Ready(Ok(()));
                 }
@@ -162,18 +163,17 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
                 return Poll::Pending;
             }
             // The timer fired: decide by the current phase.
-            let (shared, since) = this.phase.get();
-            match shared {
-                Phase::Busy => {
-                    *this.local = Phase::Busy;
-                    this.timer
-                        .as_mut()
-                        .reset(Instant::now() + *this.idle_timeout);
-                }
-                Phase::Idle if since + *this.idle_timeout <= Instant::now() => {
-                    return Poll::Ready(Ok(())); // end of stream: close quietly
-                }
-                Phase::Head if since + *this.header_timeout <= Instant::now() => {
+            let now = Instant::now();
+            let deadline = match this.phase.phase() {
+                Phase::Busy => None,
+                Phase::Idle => Some(this.phase.since() + *this.idle_timeout),
+                Phase::Head => Some(this.phase.since() + *this.header_timeout),
+            };
+            match deadline {
+                Some(d) if d <= now => {
+                    if this.phase.phase() == Phase::Idle {
+                        return Poll::Ready(Ok(())); // end of stream: close quietly
+                    }
                     this.phase.timed_out.store(true, Ordering::Relaxed);
                     *this.written_408 = 0;
                     match this.inner.as_mut().poll_write(cx, TIMEOUT_RESPONSE) {
@@ -192,8 +192,9 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
                     }
                 }
                 _ => {
-                    // The phase changed since the timer was set: loop to re-arm it.
-                    *this.local = Phase::Busy;
+                    let check = now + (*this.header_timeout).min(*this.idle_timeout);
+                    let next = deadline.map_or(check, |d| d.min(check));
+                    this.timer.as_mut().reset(next);
                 }
             }
         }
