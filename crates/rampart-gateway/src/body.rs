@@ -22,46 +22,7 @@ pin_project_lite::pin_project! {
     #[project = GatewayBodyProj]
     pub enum GatewayBody {
         Full { #[pin] inner: Full<Bytes> },
-        Upstream { #[pin] inner: UpstreamBody, deadline: Option<Pin<Box<tokio::time::Sleep>>> },
-    }
-}
-
-/// An upstream's response body: from Rampart's HTTP/1.1 client or hyper's HTTP/2 one.
-// Boxing the HTTP/1.1 body would cost an allocation per response to save a few copies.
-#[allow(clippy::large_enum_variant)]
-pub enum UpstreamBody {
-    H1(crate::integrate::h1::H1Body),
-    H2(Incoming),
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match self.get_mut() {
-            UpstreamBody::H1(b) => Pin::new(b).poll_frame(cx),
-            UpstreamBody::H2(b) => Pin::new(b)
-                .poll_frame(cx)
-                .map(|r| r.map(|r| r.map_err(Into::into))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            UpstreamBody::H1(b) => b.is_end_stream(),
-            UpstreamBody::H2(b) => b.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            UpstreamBody::H1(b) => b.size_hint(),
-            UpstreamBody::H2(b) => b.size_hint(),
-        }
+        Upstream { #[pin] inner: Incoming, deadline: Option<Pin<Box<tokio::time::Sleep>>> },
     }
 }
 
@@ -73,7 +34,7 @@ pub fn full(b: impl Into<Bytes>) -> GatewayBody {
 }
 
 /// An upstream body that must be finished by `deadline`.
-pub fn upstream(inner: UpstreamBody, deadline: Option<tokio::time::Instant>) -> GatewayBody {
+pub fn upstream(inner: Incoming, deadline: Option<tokio::time::Instant>) -> GatewayBody {
     GatewayBody::Upstream {
         inner,
         deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
@@ -96,7 +57,7 @@ impl Body for GatewayBody {
         match self.project() {
             GatewayBodyProj::Full { inner } => inner.poll_frame(cx).map_err(|e| match e {}),
             GatewayBodyProj::Upstream { inner, deadline } => match inner.poll_frame(cx) {
-                Poll::Ready(r) => Poll::Ready(r),
+                Poll::Ready(r) => Poll::Ready(r.map(|r| r.map_err(Into::into))),
                 Poll::Pending => {
                     if let Some(d) = deadline {
                         if d.as_mut().poll(cx).is_ready() {
@@ -164,11 +125,6 @@ pub struct LimitedBody {
 }
 
 impl LimitedBody {
-    /// A body with nothing in it.
-    pub fn empty() -> Self {
-        Self::new(RequestBody::Buffered(Bytes::new()), 0)
-    }
-
     pub fn new(body: RequestBody, limit: u64) -> Self {
         let (inner, buffered) = match body {
             RequestBody::Streaming(b) => (Some(b), None),

@@ -663,10 +663,12 @@ impl Handler for Shared {
             }
         };
         let (mut parts, body) = resp.into_parts();
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            parts
-                .headers
-                .insert(HeaderName::from_static("x-request-id"), v);
+        // The header value made at the start (unless the id could not be one).
+        if ctx.request_id_header.as_bytes() == ctx.request_id.as_bytes() {
+            parts.headers.insert(
+                HeaderName::from_static("x-request-id"),
+                ctx.request_id_header.clone(),
+            );
         }
         let status = parts.status.as_u16();
         let shared = self.clone();

@@ -212,6 +212,8 @@ impl HttpIntegration {
         let h = &mut parts.headers;
         strip_hop_by_hop(h);
         h.remove(header::HOST);
+        // The gateway answers `expect: 100-continue` itself and sends the body on.
+        h.remove(header::EXPECT);
         if s.preserve_host {
             if let Some(v) = &original_host {
                 h.insert(header::HOST, v.clone());
@@ -252,6 +254,17 @@ impl HttpIntegration {
             Ok(Ok(r)) => r,
         };
         let (mut rp, rb) = resp.into_parts();
+        if rp.status == http::StatusCode::SWITCHING_PROTOCOLS {
+            // The connection would now speak another protocol: not proxied.
+            return Err(GatewayError::UpstreamFailure {
+                detail: "upstream switched protocols; upgrades are not proxied".into(),
+            });
+        }
+        // With both, the length is void (RFC 9112, section 6.3) and must not reach the
+        // client, where it would describe a body it does not frame.
+        if rp.headers.contains_key(header::TRANSFER_ENCODING) {
+            rp.headers.remove(header::CONTENT_LENGTH);
+        }
         strip_hop_by_hop(&mut rp.headers);
         rp.version = Version::HTTP_11;
         Ok(Response::from_parts(rp, upstream(rb, Some(deadline))))
@@ -271,10 +284,14 @@ pub struct Forwarded<'a> {
 
 /// Map an upstream error to a gateway error: an oversize request body is the client's fault.
 fn classify(e: PoolError) -> GatewayError {
-    if e.chain()
-        .any(|s| s.downcast_ref::<BodyTooLarge>().is_some())
-    {
-        return GatewayError::BodyTooLarge;
+    if let PoolError::Http(h) = &e {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
+        while let Some(s) = src {
+            if s.downcast_ref::<BodyTooLarge>().is_some() {
+                return GatewayError::BodyTooLarge;
+            }
+            src = s.source();
+        }
     }
     GatewayError::UpstreamFailure {
         detail: e.to_string(),

@@ -5,7 +5,6 @@
 //! The only way in is [`crate::pipeline::Authorized`], a value that only the authorize
 //! stage can make: a request cannot reach a backend without passing every stage before.
 
-pub mod h1;
 pub mod http;
 pub mod mock;
 pub mod pool;
