@@ -1062,3 +1062,74 @@ fn upstream_type(t: u8) -> libinjectionrs::sqli::TokenType {
         _ => TokenType::Bareword,
     }
 }
+
+/// The vendored XSS detector's tag and attribute blacklists (a speed patch compares a
+/// normalised name with each entry, where upstream compared byte by byte): every entry
+/// still matches in any case and with NUL bytes inside, and near misses do not.
+#[test]
+fn xss_blacklists_match_in_any_case_and_through_nul_bytes() {
+    let source = include_str!("../../../vendor/libinjectionrs/src/xss/blacklists.rs");
+    let list = |start: &str| -> Vec<(String, String)> {
+        let from = source.find(start).expect(start);
+        let body = &source[from..from + source[from..].find("\n];").unwrap()];
+        body.lines()
+            .filter_map(|l| {
+                let name = l.split('"').nth(1)?.to_owned();
+                let kind = l
+                    .split("AttributeType::")
+                    .nth(1)
+                    .map(|k| k.trim_end_matches([' ', '}', ',']).to_owned())
+                    .unwrap_or_default();
+                Some((name, kind))
+            })
+            .collect()
+    };
+    let events = list("pub const BLACK_ATTR_EVENTS");
+    let attrs = list("pub const BLACK_ATTRS");
+    let tags = list("pub const BLACK_TAGS");
+    assert!(events.len() > 250 && attrs.len() > 15 && tags.len() > 10);
+    // The forms of a name: as listed, lower case, mixed case, and with a NUL byte inside.
+    let forms = |name: &str| -> Vec<Vec<u8>> {
+        let lower = name.to_ascii_lowercase();
+        let mixed: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c })
+            .collect();
+        let mut nul = lower.clone().into_bytes();
+        nul.insert(nul.len() / 2, 0);
+        vec![name.as_bytes().to_vec(), lower.into_bytes(), mixed.into_bytes(), nul]
+    };
+    let xss = |parts: &[&[u8]]| rampart_waf::detect::is_xss(&parts.concat());
+    for (event, kind) in &events {
+        assert_eq!(kind, "Black", "{event}");
+        for f in forms(event) {
+            assert!(xss(&[b"<a on", &f, b"=x>"]), "on{}", show(&f));
+        }
+        // One letter more is no event handler.
+        assert!(!xss(&[b"<a on", event.as_bytes(), b"QQ=x>"]), "on{event}QQ");
+    }
+    for (attr, kind) in &attrs {
+        for f in forms(attr) {
+            let flagged = match kind.as_str() {
+                "Black" => xss(&[b"<a ", &f, b"=x>"]),
+                "AttrUrl" => xss(&[b"<a ", &f, b"=\"javascript:alert(1)\">"]),
+                "Style" => xss(&[b"<a ", &f, b"=\"x\">"]),
+                "AttrIndirect" => xss(&[b"<a ", &f, b"=\"href\">"]),
+                other => panic!("unknown attribute type {other} for {attr}"),
+            };
+            assert!(flagged, "{attr} ({kind}) as {}", show(&f));
+        }
+    }
+    for (tag, _) in &tags {
+        for f in forms(tag) {
+            assert!(xss(&[b"<", &f, b">"]), "<{}>", show(&f));
+        }
+    }
+    // Names no list has are not flagged; nor are names past every entry's length.
+    for benign in [&b"<a title=x>"[..], b"<a on=x>", b"<a data-x=1>", b"<b>bold</b>"] {
+        assert!(!rampart_waf::detect::is_xss(benign), "{}", show(benign));
+    }
+    let long = [b"<a on".to_vec(), vec![b'c'; 200], b"=x>".to_vec()].concat();
+    assert!(!rampart_waf::detect::is_xss(&long));
+}

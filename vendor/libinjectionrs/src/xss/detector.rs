@@ -138,10 +138,14 @@ impl XssDetector {
             return false;
         }
 
-        // Check explicit blacklist
-        for &black_tag in BLACK_TAGS {
-            if Self::cstrcasecmp_with_null(black_tag.as_bytes(), tag_name) {
-                return true;
+        // Check explicit blacklist (Rampart patch: the name normalised once, as in
+        // `is_black_attr`)
+        let mut buf = [0u8; NAME_MAX];
+        if let Some(name) = normalize_name(tag_name, &mut buf) {
+            for &black_tag in BLACK_TAGS {
+                if black_tag.as_bytes() == name {
+                    return true;
+                }
             }
         }
 
@@ -171,14 +175,21 @@ impl XssDetector {
             return AttributeType::None;
         }
 
+        // Rampart patch: each name is normalised once (NUL bytes dropped, a-z upper-cased,
+        // as `cstrcasecmp_with_null` does on every comparison) and compared whole with each
+        // entry. That is the same test: `cstrcasecmp_with_null` matches exactly when the
+        // normalised input equals the pattern. A name longer than every entry matches none.
+        let mut buf = [0u8; NAME_MAX];
+
         // Check for event handlers (on* attributes) - match C's manual case checking exactly
         if attr_name.len() >= 5 {
             if (attr_name[0] == b'o' || attr_name[0] == b'O') &&
                (attr_name[1] == b'n' || attr_name[1] == b'N') {
-                let event_name = &attr_name[2..];
-                for event in BLACK_ATTR_EVENTS {
-                    if Self::cstrcasecmp_with_null(event.name.as_bytes(), event_name) {
-                        return event.atype;
+                if let Some(event_name) = normalize_name(&attr_name[2..], &mut buf) {
+                    for event in BLACK_ATTR_EVENTS {
+                        if event.name.as_bytes() == event_name {
+                            return event.atype;
+                        }
                     }
                 }
             }
@@ -191,9 +202,11 @@ impl XssDetector {
         }
 
         // Check other blacklisted attributes
-        for attr in BLACK_ATTRS {
-            if Self::cstrcasecmp_with_null(attr.name.as_bytes(), attr_name) {
-                return attr.atype;
+        if let Some(name) = normalize_name(attr_name, &mut buf) {
+            for attr in BLACK_ATTRS {
+                if attr.name.as_bytes() == name {
+                    return attr.atype;
+                }
             }
         }
 
@@ -407,4 +420,24 @@ impl Default for XssDetector {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Rampart patch: longer than every entry of `BLACK_ATTR_EVENTS` and `BLACK_ATTRS`.
+const NAME_MAX: usize = 64;
+
+/// Rampart patch: `name` without NUL bytes and with a-z upper-cased, in `buf`; `None` if
+/// that is longer than `buf` (and so than every blacklist entry).
+fn normalize_name<'b>(name: &[u8], buf: &'b mut [u8; NAME_MAX]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for &c in name {
+        if c == 0 {
+            continue;
+        }
+        if n == NAME_MAX {
+            return None;
+        }
+        buf[n] = if c.is_ascii_lowercase() { c - 0x20 } else { c };
+        n += 1;
+    }
+    Some(&buf[..n])
 }
