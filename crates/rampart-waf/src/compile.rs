@@ -156,10 +156,23 @@ pub(crate) enum CustomPart {
 pub(crate) enum Test {
     Bytes(Vec<u8>, Positional),
     Regex(regex::bytes::Regex),
+    /// Pattern `index` of a [`RegexGroup`]: answered from one pass of the group's set over
+    /// the value, shared by every statement of the group.
+    Grouped(Arc<RegexGroup>, usize),
     RegexSet(Arc<regex::bytes::RegexSet>),
     Sqli(Sensitivity),
     Xss,
     Size(Comparison, u64),
+}
+
+/// The regex statements of an ACL that inspect the same field with the same
+/// transformations (the managed rule groups have up to 12 such on the body): one
+/// `RegexSet` pass over a value answers all of them.
+#[derive(Debug)]
+pub(crate) struct RegexGroup {
+    /// Unique within the ACL; with a value's identity, the key of the per-request cache.
+    pub id: usize,
+    pub set: regex::bytes::RegexSet,
 }
 
 #[derive(Debug, Clone)]
@@ -347,10 +360,11 @@ pub fn compile(acl: &WebAcl, res: &Resources) -> Result<CompiledAcl, LoadError> 
             (None, Vec::new())
         }
     };
-    let rules = cx.rules(&acl.rules, "Rules", &ns, &acl.custom_response_bodies, true);
+    let mut rules = cx.rules(&acl.rules, "Rules", &ns, &acl.custom_response_bodies, true);
     if !cx.errs.is_empty() {
         return Err(LoadError::Invalid(cx.errs));
     }
+    group_regexes(&mut rules);
     Ok(CompiledAcl {
         name: acl.name.clone(),
         rules,
@@ -1296,6 +1310,101 @@ fn build_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
                 .dfa_size_limit(4 << 20)
                 .build()
         })
+}
+
+/// Every statement of `rules`, rule groups, scope-downs and nested statements included,
+/// in evaluation order.
+fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
+    fn walk(s: &mut CStatement, f: &mut impl FnMut(&mut CStatement)) {
+        f(s);
+        match s {
+            CStatement::And(v) | CStatement::Or(v) => v.iter_mut().for_each(|s| walk(s, f)),
+            CStatement::Not(s) => walk(s, f),
+            CStatement::Rate(r) => {
+                if let Some(s) = &mut r.scope_down {
+                    walk(s, f);
+                }
+            }
+            _ => {}
+        }
+    }
+    for r in rules {
+        match &mut r.kind {
+            CKind::Plain { statement, .. } => walk(statement, f),
+            CKind::Group {
+                scope_down, rules, ..
+            } => {
+                if let Some(s) = scope_down {
+                    walk(s, f);
+                }
+                each_statement(rules, f);
+            }
+        }
+    }
+}
+
+/// Turn regex statements that share a field and a transformation chain into members of
+/// one [`RegexGroup`]. Only patterns that compile in the ASCII mode (as [`build_regex`]
+/// compiles them first) are grouped, so a pattern means the same alone and in the set;
+/// a group whose set does not build within the limits is left as separate regexes.
+fn group_regexes(rules: &mut [CRule]) {
+    let key = |field: &CField, ts: &[TransformType]| format!("{field:?}|{ts:?}");
+    let ascii = |p: &str| {
+        regex::bytes::RegexBuilder::new(p)
+            .unicode(false)
+            .size_limit(4 << 20)
+            .dfa_size_limit(4 << 20)
+            .build()
+            .is_ok()
+    };
+    let mut patterns: HashMap<String, Vec<String>> = HashMap::new();
+    each_statement(rules, &mut |s| {
+        if let CStatement::Match {
+            field,
+            transforms,
+            test: Test::Regex(re),
+        } = s
+        {
+            if ascii(re.as_str()) {
+                patterns
+                    .entry(key(field, transforms))
+                    .or_default()
+                    .push(re.as_str().to_owned());
+            }
+        }
+    });
+    let mut groups: HashMap<String, (Arc<RegexGroup>, usize)> = HashMap::new();
+    for (k, pats) in patterns {
+        if pats.len() < 2 {
+            continue;
+        }
+        let set = regex::bytes::RegexSetBuilder::new(&pats)
+            .unicode(false)
+            .size_limit(8 << 20)
+            .dfa_size_limit(8 << 20)
+            .build();
+        if let Ok(set) = set {
+            let id = groups.len();
+            groups.insert(k, (Arc::new(RegexGroup { id, set }), 0));
+        }
+    }
+    each_statement(rules, &mut |s| {
+        if let CStatement::Match {
+            field,
+            transforms,
+            test,
+        } = s
+        {
+            let Test::Regex(re) = test else { return };
+            if !ascii(re.as_str()) {
+                return;
+            }
+            if let Some((group, next)) = groups.get_mut(&key(field, transforms)) {
+                *test = Test::Grouped(group.clone(), *next);
+                *next += 1;
+            }
+        }
+    });
 }
 
 fn build_regex_set(p: &[&str]) -> Result<regex::bytes::RegexSet, regex::Error> {

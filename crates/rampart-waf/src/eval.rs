@@ -86,6 +86,9 @@ struct Eval<'p, 'r, 'a> {
     /// value lives in the request or in `p` for the whole evaluation, which the `'p`
     /// lifetime of [`Eval::transformed`] enforces) and the chain; `None`: unchanged.
     transformed: TransformCache,
+    /// Which patterns of a regex group match a value: keyed by the group and the value's
+    /// address and length (the group fixes the transformations; values live for `'p`).
+    regex_hits: RegexHits,
     labels: Vec<String>,
     now_ms: u64,
     trace: bool,
@@ -108,6 +111,7 @@ impl CompiledAcl {
         let mut ev = Eval {
             memo: std::collections::HashMap::new(),
             transformed: std::collections::HashMap::default(),
+            regex_hits: std::collections::HashMap::default(),
             p: &parsed,
             labels: Vec::new(),
             now_ms,
@@ -425,11 +429,27 @@ impl<'p> Eval<'p, '_, '_> {
         match test {
             Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
             Test::Regex(re) => re.is_match(v),
+            // Answered in `field_match`, where the value's identity is known; here (no
+            // identity) the group's set runs on its own.
+            Test::Grouped(g, i) => g.set.matches(v).matched(*i),
             Test::RegexSet(set) => set.is_match(v),
             Test::Sqli(s) => detectable && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s)),
             Test::Xss => detectable && self.memo(2, v, detect::is_xss),
             Test::Size(op, n) => compare(*op, v.len() as u64, *n),
         }
+    }
+
+    /// Pattern `index` of group `g` on `v` (`raw` transformed by the group's chain): the
+    /// group's set runs once per value and request.
+    fn grouped(&mut self, g: &RegexGroup, index: usize, raw: &'p [u8], v: &[u8]) -> bool {
+        let key = (g.id, raw.as_ptr() as usize, raw.len());
+        if let Some(m) = self.regex_hits.get(&key) {
+            return m.matched(index);
+        }
+        let m = g.set.matches(v);
+        let hit = m.matched(index);
+        self.regex_hits.insert(key, m);
+        hit
     }
 
     fn memo(&mut self, kind: u8, v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
@@ -484,13 +504,24 @@ impl<'p> Eval<'p, '_, '_> {
     fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
         let p = self.p;
         let check = |this: &mut Self, what: Where<'_>, raw: &'p [u8], secret: bool| -> bool {
+            // A regex group that already ran on this value answers a miss without even
+            // transforming it again.
+            if let Test::Grouped(g, i) = test {
+                let key = (g.id, raw.as_ptr() as usize, raw.len());
+                if this.regex_hits.get(&key).is_some_and(|m| !m.matched(*i)) {
+                    return false;
+                }
+            }
             let t = this.transformed(ts, raw);
             let v: &[u8] = match &t {
                 Transformed::Same => raw,
                 Transformed::Owned(v) => v,
                 Transformed::Shared(v) => v,
             };
-            let hit = this.run_test(test, v, what.detectable());
+            let hit = match test {
+                Test::Grouped(g, i) => this.grouped(g, *i, raw, v),
+                _ => this.run_test(test, v, what.detectable()),
+            };
             if hit {
                 this.loc = Some(MatchLocation {
                     field: what.render(),
@@ -886,6 +917,9 @@ impl std::hash::Hasher for Fx {
 type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
 /// (address, length, chain) -> the transformed value, `None` if unchanged.
+type RegexHits =
+    std::collections::HashMap<(usize, usize, usize), regex::bytes::SetMatches, BuildFx>;
+
 type TransformCache = std::collections::HashMap<(usize, usize, u128), Option<Rc<[u8]>>, BuildFx>;
 
 /// A hasher with this process's random keys, for the per-request detector memo.

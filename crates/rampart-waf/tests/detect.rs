@@ -1094,11 +1094,22 @@ fn xss_blacklists_match_in_any_case_and_through_nul_bytes() {
         let mixed: String = name
             .chars()
             .enumerate()
-            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c })
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                }
+            })
             .collect();
         let mut nul = lower.clone().into_bytes();
         nul.insert(nul.len() / 2, 0);
-        vec![name.as_bytes().to_vec(), lower.into_bytes(), mixed.into_bytes(), nul]
+        vec![
+            name.as_bytes().to_vec(),
+            lower.into_bytes(),
+            mixed.into_bytes(),
+            nul,
+        ]
     };
     let xss = |parts: &[&[u8]]| rampart_waf::detect::is_xss(&parts.concat());
     for (event, kind) in &events {
@@ -1127,7 +1138,12 @@ fn xss_blacklists_match_in_any_case_and_through_nul_bytes() {
         }
     }
     // Names no list has are not flagged; nor are names past every entry's length.
-    for benign in [&b"<a title=x>"[..], b"<a on=x>", b"<a data-x=1>", b"<b>bold</b>"] {
+    for benign in [
+        &b"<a title=x>"[..],
+        b"<a on=x>",
+        b"<a data-x=1>",
+        b"<b>bold</b>",
+    ] {
         assert!(!rampart_waf::detect::is_xss(benign), "{}", show(benign));
     }
     let long = [b"<a on".to_vec(), vec![b'c'; 200], b"=x>".to_vec()].concat();

@@ -229,6 +229,104 @@ fn transformation_chains_do_not_share_results() {
     );
 }
 
+/// Regex statements on the same field and transformations run as one set per value
+/// (`RegexGroup`): each statement still answers for its own pattern, in any order of
+/// evaluation, across nested statements, and never for another field, header or chain.
+#[test]
+fn grouped_regexes_answer_for_their_own_pattern() {
+    let regex = |field: Value, pattern: &str, tt: &[&str]| {
+        let tts: Vec<Value> = tt
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"Priority": i, "Type": t}))
+            .collect();
+        json!({"RegexMatchStatement": {"RegexString": pattern, "FieldToMatch": field,
+            "TextTransformations": tts}})
+    };
+    let body = || json!({"Body": {}});
+    let count = |name: &str, prio: i64, st: Value| rule(name, prio, st, "Count");
+    let a = acl(json!([
+        count("union", 0, regex(body(), r"union\s+select", &["LOWERCASE"])),
+        count("script", 1, regex(body(), r"<script", &["LOWERCASE"])),
+        count("passwd", 2, regex(body(), r"etc/passwd", &["LOWERCASE"])),
+        // Same patterns, another chain: its own group (no LOWERCASE: case matters).
+        count("union-raw", 3, regex(body(), r"union\s+select", &["NONE"])),
+        // Nested in And/Not, same group as the first three.
+        count(
+            "not-script-but-passwd",
+            4,
+            json!({"AndStatement": {"Statements": [
+                {"NotStatement": {"Statement": regex(body(), r"<script", &["LOWERCASE"])}},
+                regex(body(), r"etc/passwd", &["LOWERCASE"]),
+            ]}})
+        ),
+        // Two headers with the same pattern and chain are two fields.
+        count(
+            "h-a",
+            5,
+            regex(
+                json!({"SingleHeader": {"Name": "x-a"}}),
+                r"^bad",
+                &["LOWERCASE"]
+            )
+        ),
+        count(
+            "h-b",
+            6,
+            regex(
+                json!({"SingleHeader": {"Name": "x-b"}}),
+                r"^bad",
+                &["LOWERCASE"]
+            )
+        ),
+        count(
+            "h-a-end",
+            7,
+            regex(
+                json!({"SingleHeader": {"Name": "x-a"}}),
+                r"end$",
+                &["LOWERCASE"]
+            )
+        ),
+        // A pattern that needs Unicode stays alone and keeps its meaning.
+        count("greek", 8, regex(body(), r"\p{Greek}+", &["LOWERCASE"])),
+    ]));
+    let matched =
+        |r: &Req| -> Vec<String> { r.eval(&a).matches.iter().map(|m| m.rule.clone()).collect() };
+    assert_eq!(
+        matched(
+            &req("POST", "/")
+                .body("x UNION  Select y")
+                .header("x-a", "BAD")
+                .header("x-b", "good")
+        ),
+        ["union", "h-a"]
+    );
+    assert_eq!(
+        matched(
+            &req("POST", "/")
+                .body("union select /etc/passwd")
+                .header("x-b", "Bad and the end")
+        ),
+        [
+            "union",
+            "passwd",
+            "union-raw",
+            "not-script-but-passwd",
+            "h-b"
+        ]
+    );
+    assert_eq!(
+        matched(
+            &req("POST", "/")
+                .body("<SCRIPT> etc/passwd αβγ")
+                .header("x-a", "the END")
+        ),
+        ["script", "passwd", "h-a-end", "greek"]
+    );
+    assert!(matched(&req("POST", "/").body("nothing here")).is_empty());
+}
+
 #[test]
 fn fields_query_headers_cookies_method_header_order() {
     let r = req("PUT", "/p?a=1&Token=evil&b")
