@@ -46,7 +46,36 @@ rampart_bin() {
     RAMPART="$td/release/rampart"
 }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A free loopback port for a server: below the kernel's ephemeral range (where an outgoing
+# connection, say an upstream keep-alive, can take a port between this check and the bind),
+# and never one this run handed out before (recorded in $TMP/ports).
+port() {
+    python3 - "$TMP/ports" <<'PY'
+import random, socket, sys
+used_file = sys.argv[1]
+try:
+    used = set(open(used_file).read().split())
+except FileNotFoundError:
+    used = set()
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(500):
+    p = random.randrange(10000, max(low, 10001))
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    open(used_file, "a").write(f"{p}\n")
+    print(p)
+    break
+else:
+    sys.exit("no free port below the ephemeral range")
+PY
+}
 
 start_backend() {
     local backend_port=$1 f

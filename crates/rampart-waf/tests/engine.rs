@@ -44,14 +44,17 @@ fn rule(name: &str, prio: i64, statement: Value, action: &str) -> Value {
         "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": name}})
 }
 
-fn byte(field: Value, s: &str, pos: &str, tt: &[&str]) -> Value {
-    let tts: Vec<Value> = tt
-        .iter()
+/// `TextTransformations` in the given order.
+fn tts(tt: &[&str]) -> Vec<Value> {
+    tt.iter()
         .enumerate()
         .map(|(i, t)| json!({"Priority": i, "Type": t}))
-        .collect();
+        .collect()
+}
+
+fn byte(field: Value, s: &str, pos: &str, tt: &[&str]) -> Value {
     json!({"ByteMatchStatement": {"SearchString": s, "FieldToMatch": field,
-        "TextTransformations": tts, "PositionalConstraint": pos}})
+        "TextTransformations": tts(tt), "PositionalConstraint": pos}})
 }
 
 const IP: &str = "198.51.100.7";
@@ -235,13 +238,8 @@ fn transformation_chains_do_not_share_results() {
 #[test]
 fn grouped_regexes_answer_for_their_own_pattern() {
     let regex = |field: Value, pattern: &str, tt: &[&str]| {
-        let tts: Vec<Value> = tt
-            .iter()
-            .enumerate()
-            .map(|(i, t)| json!({"Priority": i, "Type": t}))
-            .collect();
         json!({"RegexMatchStatement": {"RegexString": pattern, "FieldToMatch": field,
-            "TextTransformations": tts}})
+            "TextTransformations": tts(tt)}})
     };
     let body = || json!({"Body": {}});
     let count = |name: &str, prio: i64, st: Value| rule(name, prio, st, "Count");

@@ -19,7 +19,8 @@
 //! input) are corrected after the port's verdict. libinjection's published
 //! test vectors live in `tests/data/libinjection/` and are run by
 //! `tests/detect.rs`. The port is vendored (`vendor/libinjectionrs`) with
-//! speed-only patches: keyword lookups without allocation (see
+//! speed-only patches: keyword lookups without allocation, XSS tag and
+//! attribute names normalised once per blacklist check (see
 //! `vendor/README.md`).
 //!
 //! # SQL injection sensitivity
