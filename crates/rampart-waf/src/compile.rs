@@ -1299,17 +1299,30 @@ impl Ctx<'_> {
 /// force the slow PikeVM on non-ASCII text. Patterns that need Unicode (classes such as
 /// `\p{L}`) fall back to Unicode mode.
 fn build_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    ascii_regex(p).or_else(|_| {
+        regex::bytes::RegexBuilder::new(p)
+            .size_limit(4 << 20)
+            .dfa_size_limit(4 << 20)
+            .build()
+    })
+}
+
+/// A pattern in the ASCII mode [`build_regex`] tries first.
+fn ascii_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
     regex::bytes::RegexBuilder::new(p)
         .unicode(false)
         .size_limit(4 << 20)
         .dfa_size_limit(4 << 20)
         .build()
-        .or_else(|_| {
-            regex::bytes::RegexBuilder::new(p)
-                .size_limit(4 << 20)
-                .dfa_size_limit(4 << 20)
-                .build()
-        })
+}
+
+/// Patterns as a set in the ASCII mode [`build_regex_set`] tries first.
+fn ascii_regex_set<S: AsRef<str>>(p: &[S]) -> Result<regex::bytes::RegexSet, regex::Error> {
+    regex::bytes::RegexSetBuilder::new(p)
+        .unicode(false)
+        .size_limit(8 << 20)
+        .dfa_size_limit(8 << 20)
+        .build()
 }
 
 /// Every statement of `rules`, rule groups, scope-downs and nested statements included,
@@ -1348,15 +1361,9 @@ fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
 /// compiles them first) are grouped, so a pattern means the same alone and in the set;
 /// a group whose set does not build within the limits is left as separate regexes.
 fn group_regexes(rules: &mut [CRule]) {
-    let key = |field: &CField, ts: &[TransformType]| format!("{field:?}|{ts:?}");
-    let ascii = |p: &str| {
-        regex::bytes::RegexBuilder::new(p)
-            .unicode(false)
-            .size_limit(4 << 20)
-            .dfa_size_limit(4 << 20)
-            .build()
-            .is_ok()
-    };
+    // Pass 1: the group key of each regex statement in walk order (`None`: the pattern
+    // needs Unicode mode and stays alone), and the patterns of each key.
+    let mut keys: Vec<Option<String>> = Vec::new();
     let mut patterns: HashMap<String, Vec<String>> = HashMap::new();
     each_statement(rules, &mut |s| {
         if let CStatement::Match {
@@ -1365,12 +1372,16 @@ fn group_regexes(rules: &mut [CRule]) {
             test: Test::Regex(re),
         } = s
         {
-            if ascii(re.as_str()) {
+            let key = ascii_regex(re.as_str())
+                .is_ok()
+                .then(|| format!("{field:?}|{transforms:?}"));
+            if let Some(k) = &key {
                 patterns
-                    .entry(key(field, transforms))
+                    .entry(k.clone())
                     .or_default()
                     .push(re.as_str().to_owned());
             }
+            keys.push(key);
         }
     });
     let mut groups: HashMap<String, (Arc<RegexGroup>, usize)> = HashMap::new();
@@ -1378,28 +1389,21 @@ fn group_regexes(rules: &mut [CRule]) {
         if pats.len() < 2 {
             continue;
         }
-        let set = regex::bytes::RegexSetBuilder::new(&pats)
-            .unicode(false)
-            .size_limit(8 << 20)
-            .dfa_size_limit(8 << 20)
-            .build();
-        if let Ok(set) = set {
+        if let Ok(set) = ascii_regex_set(&pats) {
             let id = groups.len();
             groups.insert(k, (Arc::new(RegexGroup { id, set }), 0));
         }
     }
+    // Pass 2: the same walk, members become pattern `n` of their group in pattern order.
+    let mut keys = keys.into_iter();
     each_statement(rules, &mut |s| {
         if let CStatement::Match {
-            field,
-            transforms,
-            test,
+            test: test @ Test::Regex(_),
+            ..
         } = s
         {
-            let Test::Regex(re) = test else { return };
-            if !ascii(re.as_str()) {
-                return;
-            }
-            if let Some((group, next)) = groups.get_mut(&key(field, transforms)) {
+            let key = keys.next().flatten();
+            if let Some((group, next)) = key.and_then(|k| groups.get_mut(&k)) {
                 *test = Test::Grouped(group.clone(), *next);
                 *next += 1;
             }
@@ -1408,17 +1412,12 @@ fn group_regexes(rules: &mut [CRule]) {
 }
 
 fn build_regex_set(p: &[&str]) -> Result<regex::bytes::RegexSet, regex::Error> {
-    regex::bytes::RegexSetBuilder::new(p)
-        .unicode(false)
-        .size_limit(8 << 20)
-        .dfa_size_limit(8 << 20)
-        .build()
-        .or_else(|_| {
-            regex::bytes::RegexSetBuilder::new(p)
-                .size_limit(8 << 20)
-                .dfa_size_limit(8 << 20)
-                .build()
-        })
+    ascii_regex_set(p).or_else(|_| {
+        regex::bytes::RegexSetBuilder::new(p)
+            .size_limit(8 << 20)
+            .dfa_size_limit(8 << 20)
+            .build()
+    })
 }
 
 fn set_count(r: &mut CRule) {

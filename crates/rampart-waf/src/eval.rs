@@ -916,10 +916,11 @@ impl std::hash::Hasher for Fx {
 
 type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
-/// (address, length, chain) -> the transformed value, `None` if unchanged.
+/// (group, address, length) -> which of the group's patterns match the value.
 type RegexHits =
     std::collections::HashMap<(usize, usize, usize), regex::bytes::SetMatches, BuildFx>;
 
+/// (address, length, chain) -> the transformed value, `None` if unchanged.
 type TransformCache = std::collections::HashMap<(usize, usize, u128), Option<Rc<[u8]>>, BuildFx>;
 
 /// A hasher with this process's random keys, for the per-request detector memo.
