@@ -33,12 +33,10 @@ pub fn full(b: impl Into<Bytes>) -> GatewayBody {
     }
 }
 
-/// An upstream body that must be finished by `deadline`.
-pub fn upstream(inner: Incoming, deadline: Option<tokio::time::Instant>) -> GatewayBody {
-    GatewayBody::Upstream {
-        inner,
-        deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-    }
+/// An upstream body that must be finished when `deadline` fires (the same timer that
+/// bounded the wait for the response head, so it is registered once per request).
+pub fn upstream(inner: Incoming, deadline: Option<Pin<Box<tokio::time::Sleep>>>) -> GatewayBody {
+    GatewayBody::Upstream { inner, deadline }
 }
 
 /// The upstream did not finish its body in time.

@@ -95,7 +95,8 @@ pub async fn admit(
     // The route is cloned (an `Arc`) only for keyed routes: `admit` needs `ctx` mutably.
     if let Some(route) = ctx.matched.as_ref().filter(|r| r.api_key_required).cloned() {
         match &cfg.usage_rt {
-            Some(usage) => usage.admit(ctx, headers, &route).await?,
+            // Boxed: keyless routes do not carry the usage check's future.
+            Some(usage) => Box::pin(usage.admit(ctx, headers, &route)).await?,
             // Compile and start make this impossible; never let it through regardless.
             None => {
                 return Err(GatewayError::Internal {

@@ -194,7 +194,7 @@ pub async fn inspect(
         return Ok(RequestBody::Streaming(body));
     };
     let body = if acl.body_bytes_needed() > 0 && !http_body::Body::is_end_stream(&body) {
-        let bytes = read_limited(body, cfg.limits.max_body_bytes)
+        let bytes = Box::pin(read_limited(body, cfg.limits.max_body_bytes))
             .await
             .map_err(|e| {
                 if e.is::<BodyTooLarge>() {

@@ -109,7 +109,8 @@ pub async fn authenticate(
         .find(|a| a.credentials_present(ctx, parts))
         .or(list.first());
     match chosen {
-        Some(Authorizer::AwsIam) => sigv4::authenticate(cfg, ctx, parts, body).await,
+        // The authenticators' futures are boxed: only their routes pay for their size.
+        Some(Authorizer::AwsIam) => Box::pin(sigv4::authenticate(cfg, ctx, parts, body)).await,
         Some(Authorizer::Mtls(m)) => {
             let conn = ctx.conn.clone();
             let Some(cert) = conn.tls.as_ref().and_then(|t| t.client_cert.as_deref()) else {
@@ -134,11 +135,11 @@ pub async fn authenticate(
             }
         }
         Some(Authorizer::Jwt(j)) => {
-            jwt::authenticate(j, ctx, parts, &m.route.scopes).await?;
+            Box::pin(jwt::authenticate(j, ctx, parts, &m.route.scopes)).await?;
             Ok(body)
         }
         Some(Authorizer::Lambda(l)) => {
-            lambda::authenticate(l, cfg, ctx, parts, m).await?;
+            Box::pin(lambda::authenticate(l, cfg, ctx, parts, m)).await?;
             Ok(body)
         }
         None => Err(GatewayError::Internal {

@@ -64,42 +64,60 @@ impl std::fmt::Debug for HttpIntegration {
     }
 }
 
-/// Headers that are about one connection and never cross a proxy.
-const HOP_BY_HOP: [HeaderName; 8] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::UPGRADE,
+/// Headers that are about one connection and never cross a proxy (lowercase, as
+/// `HeaderName::as_str` gives them).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ];
 
-fn is_hop_by_hop(n: &HeaderName) -> bool {
-    *n == header::TRANSFER_ENCODING || HOP_BY_HOP.iter().any(|h| h == n)
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // Most messages have none: one pass over the names, no hashing, decides.
-    if !h.keys().any(is_hop_by_hop) {
+    // One pass over the distinct names finds the ones to remove; most messages have
+    // none, or only `connection`.
+    let mut present: [Option<HeaderName>; HOP_BY_HOP.len()] = Default::default();
+    let mut n = 0;
+    for k in h.keys() {
+        if is_hop_by_hop(k.as_str()) {
+            present[n] = Some(k.clone());
+            n += 1;
+        }
+    }
+    if n == 0 {
         return;
     }
-    // Headers named in Connection are hop-by-hop too.
+    // Headers named in Connection are hop-by-hop too (`close` names no header; the
+    // hop-by-hop names themselves go below). No allocation unless there are such names.
     let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .map(str::trim)
+        .filter(|t| !t.eq_ignore_ascii_case("close") && !is_hop_by_hop(t))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
-    for n in named {
-        h.remove(n);
+    for name in named {
+        h.remove(name);
     }
-    for n in &HOP_BY_HOP {
-        h.remove(n);
+    for name in present.into_iter().flatten() {
+        h.remove(name);
     }
-    h.remove(header::TRANSFER_ENCODING);
 }
 
 impl HttpIntegration {
@@ -131,6 +149,8 @@ impl HttpIntegration {
             None
         };
         let pool = Pool::new(Target {
+            scheme: settings.scheme.clone(),
+            authority: settings.authority.clone(),
             host,
             port,
             tls,
@@ -195,14 +215,10 @@ impl HttpIntegration {
         forwarded: &Forwarded<'_>,
     ) -> Result<Response<GatewayBody>, GatewayError> {
         let s = &self.settings;
-        let uri = Uri::builder()
-            .scheme(s.scheme.clone())
-            .authority(s.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
-            .map_err(|e| GatewayError::Internal {
-                detail: format!("upstream uri: {e}"),
-            })?;
+        // Origin form; the pool makes it absolute for an HTTP/2 upstream.
+        let uri = Uri::try_from(path_and_query).map_err(|e| GatewayError::Internal {
+            detail: format!("upstream uri: {e}"),
+        })?;
         let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
                 .uri
@@ -211,21 +227,23 @@ impl HttpIntegration {
         });
         let h = &mut parts.headers;
         strip_hop_by_hop(h);
-        h.remove(header::HOST);
         // The gateway answers `expect: 100-continue` itself and sends the body on.
         h.remove(header::EXPECT);
-        if s.preserve_host {
-            if let Some(v) = &original_host {
+        match (&original_host, s.preserve_host) {
+            (_, false) => {
+                h.insert(header::HOST, self.host_header.clone());
+            }
+            (Some(v), true) => {
                 h.insert(header::HOST, v.clone());
             }
-        } else {
-            h.insert(header::HOST, self.host_header.clone());
+            (None, true) => {
+                h.remove(header::HOST);
+            }
         }
         if let Some(v) = original_host {
-            h.insert(HeaderName::from_static("x-forwarded-host"), v);
+            h.insert(X_FORWARDED_HOST, v);
         }
-        let xff_name = HeaderName::from_static("x-forwarded-for");
-        let xff = match h.get(&xff_name).and_then(|v| v.to_str().ok()) {
+        let xff = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             // A trusted proxy's chain is kept and the proxy itself appended.
             Some(prev) if forwarded.trust_forwarded => {
                 HeaderValue::from_str(&format!("{prev}, {}", forwarded.peer)).ok()
@@ -233,25 +251,26 @@ impl HttpIntegration {
             _ => Some(forwarded.peer_header.clone()),
         };
         if let Some(v) = xff {
-            h.insert(xff_name, v);
+            h.insert(X_FORWARDED_FOR, v);
         }
         h.insert(
-            HeaderName::from_static("x-forwarded-proto"),
+            X_FORWARDED_PROTO,
             HeaderValue::from_static(if forwarded.tls { "https" } else { "http" }),
         );
-        h.insert(
-            HeaderName::from_static("x-request-id"),
-            forwarded.request_id.clone(),
-        );
+        h.insert(X_REQUEST_ID, forwarded.request_id.clone());
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         let req = Request::from_parts(parts, body);
 
-        let deadline = tokio::time::Instant::now() + s.timeout;
-        let resp = match tokio::time::timeout_at(deadline, self.pool.send(req)).await {
-            Err(_) => return Err(GatewayError::UpstreamTimeout),
-            Ok(Err(e)) => return Err(classify(e)),
-            Ok(Ok(r)) => r,
+        // One timer bounds the response head and then its body.
+        let mut deadline = Box::pin(tokio::time::sleep(s.timeout));
+        let resp = tokio::select! {
+            biased;
+            r = self.pool.send(req) => match r {
+                Ok(r) => r,
+                Err(e) => return Err(classify(e)),
+            },
+            _ = deadline.as_mut() => return Err(GatewayError::UpstreamTimeout),
         };
         let (mut rp, rb) = resp.into_parts();
         if rp.status == http::StatusCode::SWITCHING_PROTOCOLS {
@@ -336,4 +355,47 @@ pub fn upstream_tls(
         None => builder.with_no_client_auth(),
     };
     Ok(UpstreamTls { config })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed_in_any_case() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "Close, X-Hop,Keep-Alive"),
+            ("connection", "x-other"),
+            ("keep-alive", "timeout=5"),
+            ("x-hop", "1"),
+            ("x-other", "2"),
+            ("upgrade", "h2c"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authorization", "Basic eA=="),
+            ("te", "trailers"),
+            ("trailer", "x-t"),
+            ("proxy-connection", "keep-alive"),
+            ("proxy-authenticate", "Basic"),
+            ("x-kept", "yes"),
+            ("close", "a header that happens to be called close"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["close", "x-kept"], "{h:?}");
+
+        // Without any hop-by-hop header nothing changes.
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        h.insert(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("1"),
+        );
+        let before = h.clone();
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before);
+    }
 }

@@ -24,9 +24,13 @@ use crate::body::LimitedBody;
 const SLOTS: usize = 64;
 const MAX_IDLE: usize = 256;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Where and how to connect.
 pub struct Target {
+    /// Scheme and authority of the upstream URL (HTTP/2 requests carry them).
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
     pub host: String,
     pub port: u16,
     /// TLS toward the upstream: connector and the name to verify.
@@ -35,10 +39,21 @@ pub struct Target {
     pub connect_timeout: Duration,
 }
 
-#[derive(Default)]
 struct Slot {
     idle: Vec<(http1::SendRequest<LimitedBody>, Instant)>,
     h2: Option<http2::SendRequest<LimitedBody>>,
+    /// When `idle` was last swept of closed and expired connections.
+    swept: Instant,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            idle: Vec::new(),
+            h2: None,
+            swept: Instant::now(),
+        }
+    }
 }
 
 /// Why a request did not get a response.
@@ -89,45 +104,39 @@ impl Pool {
         &self.slots[crate::listener::worker_index() % SLOTS]
     }
 
-    /// Send a request (absolute-form URI) and return the response head and streaming body.
+    /// Send a request (origin-form URI) and return the response head and streaming body.
     pub async fn send(
         &self,
         mut req: Request<LimitedBody>,
     ) -> Result<Response<Incoming>, PoolError> {
+        // One clock reading serves the checkout and the checkin (idle since the request
+        // went out, a little earlier than it really became idle: conservative).
+        let now = Instant::now();
         for attempt in 0..2 {
-            let (mut tx, reused) = match self.checkout() {
+            let (mut tx, reused) = match self.checkout(now) {
                 Some(Connected::H2(mut tx)) => {
-                    *req.version_mut() = http::Version::HTTP_2;
+                    self.h2_request(&mut req);
                     return tx.send_request(req).await.map_err(PoolError::Http);
                 }
                 Some(Connected::H1(tx)) => (tx, true),
-                None => match self.connect().await? {
+                None => match Box::pin(self.connect()).await? {
                     Connected::H1(tx) => (tx, false),
                     Connected::H2(mut tx) => {
                         if let Ok(mut s) = self.slot().lock() {
                             s.h2 = Some(tx.clone());
                         }
-                        *req.version_mut() = http::Version::HTTP_2;
+                        self.h2_request(&mut req);
                         return tx.send_request(req).await.map_err(PoolError::Http);
                     }
                 },
             };
-            // HTTP/1.1 upstreams get an origin-form request target (HTTP/2 keeps the
-            // absolute URI: it becomes `:scheme` and `:authority`).
-            let absolute = req.uri().clone();
-            if let Some(pq) = absolute.path_and_query() {
-                *req.uri_mut() = http::Uri::from(pq.clone());
-            }
             match tx.try_send_request(req).await {
                 Ok(resp) => {
-                    self.checkin(tx);
+                    self.checkin(tx, now);
                     return Ok(resp);
                 }
                 Err(mut e) => match e.take_message() {
-                    Some(mut r) if reused && attempt == 0 => {
-                        *r.uri_mut() = absolute;
-                        req = r;
-                    }
+                    Some(r) if reused && attempt == 0 => req = r,
                     _ => return Err(PoolError::Http(e.into_error())),
                 },
             }
@@ -135,7 +144,19 @@ impl Pool {
         Err(PoolError::Connect("no connection".into()))
     }
 
-    fn checkout(&self) -> Option<Connected> {
+    /// HTTP/2 requests carry an absolute URI: it becomes `:scheme` and `:authority`.
+    fn h2_request(&self, req: &mut Request<LimitedBody>) {
+        *req.version_mut() = http::Version::HTTP_2;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.target.scheme.clone());
+        parts.authority = Some(self.target.authority.clone());
+        parts.path_and_query = req.uri().path_and_query().cloned();
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+
+    fn checkout(&self, now: Instant) -> Option<Connected> {
         let mut s = self.slot().lock().ok()?;
         if let Some(h2) = &s.h2 {
             if !h2.is_closed() {
@@ -143,20 +164,30 @@ impl Pool {
             }
             s.h2 = None;
         }
-        let now = Instant::now();
-        s.idle
-            .retain(|(tx, since)| !tx.is_closed() && now.duration_since(*since) < IDLE_TIMEOUT);
-        let i = s.idle.iter().rposition(|(tx, _)| tx.is_ready())?;
-        Some(Connected::H1(s.idle.swap_remove(i).0))
+        // Connections the upstream closed or that sat idle too long are swept now and
+        // then, not on every request; one picked below is checked on its own.
+        if now.duration_since(s.swept) >= SWEEP_EVERY {
+            s.swept = now;
+            s.idle
+                .retain(|(tx, since)| !tx.is_closed() && now.duration_since(*since) < IDLE_TIMEOUT);
+        }
+        loop {
+            // The most recently used connection that has finished its last response.
+            let i = s.idle.iter().rposition(|(tx, _)| tx.is_ready())?;
+            let (tx, since) = s.idle.swap_remove(i);
+            if !tx.is_closed() && now.duration_since(since) < IDLE_TIMEOUT {
+                return Some(Connected::H1(tx));
+            }
+        }
     }
 
-    fn checkin(&self, tx: http1::SendRequest<LimitedBody>) {
+    fn checkin(&self, tx: http1::SendRequest<LimitedBody>, since: Instant) {
         if tx.is_closed() {
             return;
         }
         if let Ok(mut s) = self.slot().lock() {
             if s.idle.len() < MAX_IDLE {
-                s.idle.push((tx, Instant::now()));
+                s.idle.push((tx, since));
             }
         }
     }
