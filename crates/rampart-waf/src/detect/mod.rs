@@ -106,7 +106,7 @@ pub use sqli::{
     sqli_context_fingerprint, sqli_fingerprint, sqli_match, Dialect, Fingerprint, QuoteContext,
     SqliMatch,
 };
-pub use xss::is_xss;
+pub use xss::{could_be_xss, is_xss};
 
 /// `SqliMatchStatement.SensitivityLevel`: `LOW` (the default) or `HIGH`.
 /// See the [module documentation](self) for what each level detects.
