@@ -80,7 +80,8 @@ pub struct RuleTrace {
 struct Eval<'p, 'r, 'a> {
     p: &'p Parsed<'r, 'a>,
     /// Detector verdicts of this request by value hash: (length, verdict).
-    memo: std::collections::HashMap<u64, (usize, bool)>,
+    /// The keys are already keyed SipHash values, so the map itself hashes them with Fx.
+    memo: std::collections::HashMap<u64, (usize, bool), BuildFx>,
     /// Transformed values of this request: several statements usually apply the same
     /// transformations to the same field. Keyed by the value's address and length (every
     /// value lives in the request or in `p` for the whole evaluation, which the `'p`
@@ -109,9 +110,14 @@ impl CompiledAcl {
     fn run(&self, req: &WafRequest<'_>, now_ms: u64, trace: bool) -> Decision {
         let parsed = Parsed::new(req, self.body_limit);
         let mut ev = Eval {
-            memo: std::collections::HashMap::new(),
+            // Sized for a typical request (a few dozen detector verdicts and regex groups'
+            // answers), so they do not grow and rehash while it is evaluated.
+            memo: std::collections::HashMap::with_capacity_and_hasher(64, BuildFx::default()),
             transformed: std::collections::HashMap::default(),
-            regex_hits: std::collections::HashMap::default(),
+            regex_hits: std::collections::HashMap::with_capacity_and_hasher(
+                128,
+                BuildFx::default(),
+            ),
             p: &parsed,
             labels: Vec::new(),
             now_ms,
@@ -434,7 +440,8 @@ impl<'p> Eval<'p, '_, '_> {
             Test::Grouped(g, i) => g.set.matches(v).matched(*i),
             Test::RegexSet(set) => set.is_match(v),
             Test::Sqli(s) => detectable && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s)),
-            Test::Xss => detectable && self.memo(2, v, detect::is_xss),
+            // Most values cannot be XSS (see `could_be_xss`): no need to hash them for the memo.
+            Test::Xss => detectable && detect::could_be_xss(v) && self.memo(2, v, detect::is_xss),
             Test::Size(op, n) => compare(*op, v.len() as u64, *n),
         }
     }
