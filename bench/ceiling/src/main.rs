@@ -105,6 +105,47 @@ async fn read_head(
         *filled += n;
     }
 }
+/// Reads until `buf` holds `end` bytes; false if the peer closed first.
+async fn read_body(
+    s: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    filled: &mut usize,
+    end: usize,
+) -> std::io::Result<bool> {
+    while *filled < end {
+        if buf.len() < end {
+            buf.resize(end, 0);
+        }
+        let n = s.read(&mut buf[*filled..]).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        *filled += n;
+    }
+    Ok(true)
+}
+
+/// Copies the end-to-end headers as `name: value` lines; returns the content length.
+fn copy_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>]) -> usize {
+    let mut len = 0;
+    for h in headers {
+        if HOP.iter().any(|x| h.name.eq_ignore_ascii_case(x)) {
+            continue;
+        }
+        if h.name.eq_ignore_ascii_case("content-length") {
+            len = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+        }
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    len
+}
+
 fn memfind(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
@@ -122,28 +163,12 @@ async fn conn(mut c: TcpStream, peer: SocketAddr, up: SocketAddr) -> std::io::Re
         let mut req = httparse::Request::new(&mut hdrs);
         req.parse(&cb[..hl])
             .map_err(|_| std::io::ErrorKind::InvalidData)?;
-        let mut clen = 0usize;
         out.clear();
         out.extend_from_slice(req.method.unwrap().as_bytes());
         out.push(b' ');
         out.extend_from_slice(req.path.unwrap().as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        for h in req.headers.iter() {
-            if HOP.iter().any(|x| h.name.eq_ignore_ascii_case(x)) {
-                continue;
-            }
-            if h.name.eq_ignore_ascii_case("content-length") {
-                clen = std::str::from_utf8(h.value)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap();
-            }
-            out.extend_from_slice(h.name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(h.value);
-            out.extend_from_slice(b"\r\n");
-        }
+        let clen = copy_headers(&mut out, req.headers);
         out.extend_from_slice(
             format!(
                 "x-forwarded-for: {}\r\nx-request-id: 0123456789abcdef\r\n\r\n",
@@ -152,15 +177,8 @@ async fn conn(mut c: TcpStream, peer: SocketAddr, up: SocketAddr) -> std::io::Re
             .as_bytes(),
         );
         // body
-        while cf - hl < clen {
-            if cb.len() < hl + clen {
-                cb.resize(hl + clen, 0);
-            }
-            let n = c.read(&mut cb[cf..]).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            cf += n;
+        if !read_body(&mut c, &mut cb, &mut cf, hl + clen).await? {
+            return Ok(());
         }
         out.extend_from_slice(&cb[hl..hl + clen]);
         cb.copy_within(hl + clen..cf, 0);
@@ -177,7 +195,6 @@ async fn conn(mut c: TcpStream, peer: SocketAddr, up: SocketAddr) -> std::io::Re
         let mut resp = httparse::Response::new(&mut rh);
         resp.parse(&ub[..rhl])
             .map_err(|_| std::io::ErrorKind::InvalidData)?;
-        let mut rlen = 0usize;
         out.clear();
         out.extend_from_slice(
             format!(
@@ -187,32 +204,10 @@ async fn conn(mut c: TcpStream, peer: SocketAddr, up: SocketAddr) -> std::io::Re
             )
             .as_bytes(),
         );
-        for h in resp.headers.iter() {
-            if HOP.iter().any(|x| h.name.eq_ignore_ascii_case(x)) {
-                continue;
-            }
-            if h.name.eq_ignore_ascii_case("content-length") {
-                rlen = std::str::from_utf8(h.value)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap();
-            }
-            out.extend_from_slice(h.name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(h.value);
-            out.extend_from_slice(b"\r\n");
-        }
+        let rlen = copy_headers(&mut out, resp.headers);
         out.extend_from_slice(b"\r\n");
-        while uf - rhl < rlen {
-            if ub.len() < rhl + rlen {
-                ub.resize(rhl + rlen, 0);
-            }
-            let n = us.read(&mut ub[uf..]).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            uf += n;
+        if !read_body(us, &mut ub, &mut uf, rhl + rlen).await? {
+            return Ok(());
         }
         out.extend_from_slice(&ub[rhl..rhl + rlen]);
         ub.copy_within(rhl + rlen..uf, 0);
@@ -337,13 +332,10 @@ async fn hr(c: TcpStream, peer: SocketAddr, up: SocketAddr) -> std::io::Result<(
                 }
                 b = b.header(h.name, h.value);
             }
-            while *uf - rhl < rlen {
-                if ub.len() < rhl + rlen {
-                    ub.resize(rhl + rlen, 0);
-                }
-                let n = us.read(&mut ub[*uf..]).await.unwrap();
-                *uf += n;
-            }
+            assert!(
+                read_body(us, ub, uf, rhl + rlen).await.unwrap(),
+                "upstream closed"
+            );
             let bytes = Bytes::copy_from_slice(&ub[rhl..rhl + rlen]);
             ub.copy_within(rhl + rlen..*uf, 0);
             *uf -= rhl + rlen;
