@@ -186,6 +186,10 @@ impl Pool {
             return;
         }
         if let Ok(mut s) = self.slot().lock() {
+            if s.idle.len() >= MAX_IDLE {
+                // Full, perhaps of connections the upstream closed since the last sweep.
+                s.idle.retain(|(tx, _)| !tx.is_closed());
+            }
             if s.idle.len() < MAX_IDLE {
                 s.idle.push((tx, since));
             }
