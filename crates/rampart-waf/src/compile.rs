@@ -45,7 +45,7 @@ impl CompiledAcl {
         for r in &self.rules {
             out.push(r.name.clone());
             if let CKind::Group { rules, .. } = &r.kind {
-                out.extend(rules.iter().map(|g| format!("{}/{}", r.name, g.name)));
+                out.extend(rules.iter().map(|g| g.qualified.clone()));
             }
         }
         out
@@ -64,6 +64,9 @@ pub struct BlockResponse {
 #[derive(Debug)]
 pub(crate) struct CRule {
     pub name: String,
+    /// The name in matches, traces and the terminating rule: `name`, or for a member of a
+    /// rule group `group rule/member` (made once here, not on every request).
+    pub qualified: String,
     pub labels: Vec<String>,
     pub kind: CKind,
 }
@@ -459,9 +462,14 @@ impl Ctx<'_> {
                         }
                     };
                     match self.group(&r.statement, &format!("{p}.Statement")) {
-                        Some((scope_down, rules)) => CKind::Group {
+                        Some((scope_down, mut rules)) => CKind::Group {
+                            rules: {
+                                for g in &mut rules {
+                                    g.qualified = format!("{}/{}", r.name, g.name);
+                                }
+                                rules
+                            },
                             scope_down,
-                            rules,
                             count_only,
                         },
                         None => continue,
@@ -487,6 +495,7 @@ impl Ctx<'_> {
             };
             out.push(CRule {
                 name: r.name.clone(),
+                qualified: r.name.clone(),
                 labels,
                 kind,
             });

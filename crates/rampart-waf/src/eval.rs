@@ -175,21 +175,22 @@ impl CompiledAcl {
                         }
                     }
                     for g in rules {
-                        let name = format!("{}/{}", rule.name, g.name);
+                        let name = g.qualified.as_str();
                         let CKind::Plain { statement, action } = &g.kind else {
                             continue;
                         };
                         // Within the group, a terminating match ends the group; with
                         // OverrideAction Count it is recorded as a count.
+                        let counted = CAction::Count(Vec::new());
                         let effective = if *count_only && !matches!(action, CAction::Count(_)) {
-                            CAction::Count(Vec::new())
+                            &counted
                         } else {
-                            action.clone()
+                            action
                         };
-                        if let Some(t) = ev.rule(&name, &g.labels, statement, &effective, &mut d) {
+                        if let Some(t) = ev.rule(name, &g.labels, statement, effective, &mut d) {
                             ev.labels.extend(rule.labels.iter().cloned());
                             d.verdict = t;
-                            d.terminating_rule = Some(name);
+                            d.terminating_rule = Some(name.to_owned());
                             ended = true;
                             break;
                         }
