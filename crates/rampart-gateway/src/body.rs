@@ -22,7 +22,7 @@ pin_project_lite::pin_project! {
     #[project = GatewayBodyProj]
     pub enum GatewayBody {
         Full { #[pin] inner: Full<Bytes> },
-        Upstream { #[pin] inner: Incoming, deadline: Option<Pin<Box<tokio::time::Sleep>>> },
+        Upstream { #[pin] inner: Incoming, deadline: Pin<Box<tokio::time::Sleep>> },
     }
 }
 
@@ -35,7 +35,7 @@ pub fn full(b: impl Into<Bytes>) -> GatewayBody {
 
 /// An upstream body that must be finished when `deadline` fires (the same timer that
 /// bounded the wait for the response head, so it is registered once per request).
-pub fn upstream(inner: Incoming, deadline: Option<Pin<Box<tokio::time::Sleep>>>) -> GatewayBody {
+pub fn upstream(inner: Incoming, deadline: Pin<Box<tokio::time::Sleep>>) -> GatewayBody {
     GatewayBody::Upstream { inner, deadline }
 }
 
@@ -57,10 +57,8 @@ impl Body for GatewayBody {
             GatewayBodyProj::Upstream { inner, deadline } => match inner.poll_frame(cx) {
                 Poll::Ready(r) => Poll::Ready(r.map(|r| r.map_err(Into::into))),
                 Poll::Pending => {
-                    if let Some(d) = deadline {
-                        if d.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(Some(Err(BodyDeadline.into())));
-                        }
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(Err(BodyDeadline.into())));
                     }
                     Poll::Pending
                 }

@@ -427,18 +427,15 @@ impl<'p> Eval<'p, '_, '_> {
         }
     }
 
-    /// Runs `test` on every value the field yields (after the transformations); true at the
-    /// first value that matches.
-    /// Runs a statement's test on a value. The SQL injection and XSS detectors are the
-    /// expensive ones and several statements often hand them the same bytes (transformations
-    /// that changed nothing): their verdicts are remembered for the request.
-    fn run_test(&mut self, test: &Test, v: &[u8], detectable: bool) -> bool {
+    /// Runs a statement's test on `v` (`raw` after the statement's transformations). The
+    /// SQL injection and XSS detectors are the expensive ones and several statements often
+    /// hand them the same bytes (transformations that changed nothing): their verdicts are
+    /// remembered for the request, as are regex groups' answers per value.
+    fn run_test(&mut self, test: &Test, raw: &'p [u8], v: &[u8], detectable: bool) -> bool {
         match test {
             Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
             Test::Regex(re) => re.is_match(v),
-            // Answered in `field_match`, where the value's identity is known; here (no
-            // identity) the group's set runs on its own.
-            Test::Grouped(g, i) => g.set.matches(v).matched(*i),
+            Test::Grouped(g, i) => self.grouped(g, *i, raw, v),
             Test::RegexSet(set) => set.is_match(v),
             Test::Sqli(s) => detectable && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s)),
             // Most values cannot be XSS (see `could_be_xss`): no need to hash them for the memo.
@@ -509,6 +506,8 @@ impl<'p> Eval<'p, '_, '_> {
         v.map_or(Transformed::Same, Transformed::Shared)
     }
 
+    /// Runs `test` on every value the field yields (after the transformations); true at the
+    /// first value that matches.
     fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
         let p = self.p;
         let check = |this: &mut Self, what: Where<'_>, raw: &'p [u8], secret: bool| -> bool {
@@ -526,10 +525,7 @@ impl<'p> Eval<'p, '_, '_> {
                 Transformed::Owned(v) => v,
                 Transformed::Shared(v) => v,
             };
-            let hit = match test {
-                Test::Grouped(g, i) => this.grouped(g, *i, raw, v),
-                _ => this.run_test(test, v, what.detectable()),
-            };
+            let hit = this.run_test(test, raw, v, what.detectable());
             if hit {
                 this.loc = Some(MatchLocation {
                     field: what.render(),

@@ -286,7 +286,7 @@ impl HttpIntegration {
         }
         strip_hop_by_hop(&mut rp.headers);
         rp.version = Version::HTTP_11;
-        Ok(Response::from_parts(rp, upstream(rb, Some(deadline))))
+        Ok(Response::from_parts(rp, upstream(rb, deadline)))
     }
 }
 
