@@ -73,16 +73,147 @@ pub fn apply(t: TransformType, input: &[u8]) -> Cow<'_, [u8]> {
 
 /// Applies transformations in order (callers sort by `Priority` first). Borrowed when no
 /// transformation changed anything; otherwise only the latest output buffer is kept.
+///
+/// On short values (most request fields) a chain is dominated by each transformation's own
+/// call and scan, and most of them find nothing to do: the value's byte [`classes`] are
+/// taken once instead, and a transformation none of whose [`triggers`] occur is skipped
+/// (it would have returned its input unchanged). After a transformation changes the value,
+/// the classes of the new value are taken again.
 pub fn apply_all<'a>(ts: &[TransformType], input: &'a [u8]) -> Cow<'a, [u8]> {
+    let short = |v: &[u8]| v.len() < CLASSES_MAX_LEN && ts.len() > 1;
+    let mut present = if short(input) {
+        classes(input)
+    } else {
+        u32::MAX
+    };
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
     for &t in ts {
+        if triggers(t) & present == 0 {
+            continue;
+        }
         let next = match apply(t, &cur) {
             Cow::Borrowed(_) => continue,
             Cow::Owned(v) => v,
         };
+        present = if short(&next) {
+            classes(&next)
+        } else {
+            u32::MAX
+        };
         cur = Cow::Owned(next);
     }
     cur
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trigger classes: which bytes can make a transformation change its input
+// ---------------------------------------------------------------------------------------------
+
+/// Values at least this long are not classified: one pass of table lookups costs more than
+/// the vectorised trigger scans it would save.
+const CLASSES_MAX_LEN: usize = 256;
+
+/// `%` or `+` (URL decoding).
+const C_PERCENT_PLUS: u32 = 1 << 0;
+/// `&` (HTML entities).
+const C_AMP: u32 = 1 << 1;
+/// `A-Z`.
+const C_UPPER: u32 = 1 << 2;
+/// `\` (JavaScript, CSS and C escapes; Windows paths).
+const C_BACKSLASH: u32 = 1 << 3;
+/// Whitespace other than the space: `\t \n \v \f \r` and NBSP (0xA0).
+const C_WS: u32 = 1 << 4;
+/// Two spaces in a row.
+const C_SPACE_SPACE: u32 = 1 << 5;
+/// 0x00.
+const C_NUL: u32 = 1 << 6;
+/// `/*`.
+const C_COMMENT: u32 = 1 << 7;
+/// `.`.
+const C_DOT: u32 = 1 << 8;
+/// `//`.
+const C_SLASH_SLASH: u32 = 1 << 9;
+/// `x` or `X`.
+const C_X: u32 = 1 << 10;
+/// A byte of 0x80 or above.
+const C_HIGH: u32 = 1 << 11;
+/// Set for every value, empty or not: the trigger of transformations that always run.
+const C_ANY: u32 = 1 << 31;
+
+const CLASS: [u32; 256] = {
+    let mut t = [0u32; 256];
+    t[b'%' as usize] = C_PERCENT_PLUS;
+    t[b'+' as usize] = C_PERCENT_PLUS;
+    t[b'&' as usize] = C_AMP;
+    t[b'\\' as usize] = C_BACKSLASH;
+    t[0] = C_NUL;
+    t[b'.' as usize] = C_DOT;
+    t[b'x' as usize] = C_X;
+    t[b'X' as usize] = C_X;
+    let mut b = b'A';
+    while b <= b'Z' {
+        t[b as usize] |= C_UPPER;
+        b += 1;
+    }
+    let mut b = b'\t';
+    while b <= b'\r' {
+        t[b as usize] = C_WS;
+        b += 1;
+    }
+    let mut b = 0x80;
+    loop {
+        t[b] = C_HIGH;
+        if b == 0xFF {
+            break;
+        }
+        b += 1;
+    }
+    t[0xA0] = C_HIGH | C_WS;
+    t
+};
+
+/// The trigger classes present in `v` (see [`triggers`]).
+pub fn classes(v: &[u8]) -> u32 {
+    let mut present = C_ANY;
+    let mut prev = 0u8;
+    for &b in v {
+        present |= CLASS[b as usize];
+        present |= match [prev, b] {
+            [b' ', b' '] => C_SPACE_SPACE,
+            [b'/', b'*'] => C_COMMENT,
+            [b'/', b'/'] => C_SLASH_SLASH,
+            _ => 0,
+        };
+        prev = b;
+    }
+    present
+}
+
+/// The classes of bytes (see [`classes`]) without which `t` returns its input unchanged
+/// (`Cow::Borrowed`): a superset of what each function below scans for before it copies.
+/// `tests/transform.rs` checks this against the functions on generated inputs.
+pub fn triggers(t: TransformType) -> u32 {
+    match t {
+        TransformType::None => 0,
+        TransformType::CompressWhiteSpace => C_WS | C_SPACE_SPACE,
+        TransformType::HtmlEntityDecode => C_AMP,
+        TransformType::Lowercase => C_UPPER,
+        TransformType::UrlDecode | TransformType::UrlDecodeUni => C_PERCENT_PLUS,
+        TransformType::JsDecode | TransformType::CssDecode | TransformType::EscapeSeqDecode => {
+            C_BACKSLASH
+        }
+        TransformType::SqlHexDecode => C_X,
+        TransformType::NormalizePath => C_DOT | C_SLASH_SLASH,
+        TransformType::NormalizePathWin => C_DOT | C_SLASH_SLASH | C_BACKSLASH,
+        TransformType::RemoveNulls | TransformType::ReplaceNulls => C_NUL,
+        TransformType::ReplaceComments => C_COMMENT,
+        TransformType::Utf8ToUnicode => C_HIGH,
+        TransformType::CmdLine
+        | TransformType::Base64Decode
+        | TransformType::Base64DecodeExt
+        | TransformType::HexDecode
+        | TransformType::Md5 => C_ANY,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

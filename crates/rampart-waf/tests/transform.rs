@@ -920,3 +920,94 @@ fn fast_paths_agree_at_every_offset() {
         }
     }
 }
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Bytes biased towards what the transformations react to, whole escapes among them,
+    /// plus any byte at all.
+    fn input(&mut self) -> Vec<u8> {
+        const PICK: &[u8] = b"aAzZxX09fF%+&;#\\/*.-u \t\n\r\x0b\x0c\x00\"'^,()<>=";
+        const ESCAPES: [&[u8]; 8] = [
+            b"&lt;", b"&#65;", b"%41", b"%u0041", b"\\x41", b"/*c*/", b"0x4142", b"../",
+        ];
+        let len = (self.next() % 24) as usize;
+        let mut v = Vec::with_capacity(len + 8);
+        for _ in 0..len {
+            let r = self.next();
+            match r % 10 {
+                0 => v.push((r >> 8) as u8),
+                1 => v.push([0xA0, 0xC3, 0xA9, 0x80, 0xFF][(r >> 8) as usize % 5]),
+                2 => v.extend_from_slice(ESCAPES[(r >> 8) as usize % ESCAPES.len()]),
+                _ => v.push(PICK[(r >> 8) as usize % PICK.len()]),
+            }
+        }
+        v
+    }
+}
+
+/// `apply_all` skips a transformation when none of its trigger classes occur in the value:
+/// each transformation must then return its input unchanged, and a chain must give exactly
+/// what applying every step gives.
+#[test]
+fn a_transformation_without_its_trigger_classes_changes_nothing() {
+    use rampart_waf::transform::{classes, triggers};
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    let mut skipped = [0usize; 21];
+    let mut changed = [0usize; 21];
+    for _ in 0..200_000 {
+        let input = g.input();
+        let present = classes(&input);
+        for (i, t) in ALL.into_iter().enumerate() {
+            let out = apply(t, &input);
+            if matches!(out, Cow::Owned(_)) {
+                changed[i] += 1;
+            }
+            if triggers(t) & present == 0 {
+                skipped[i] += 1;
+                assert!(
+                    matches!(out, Cow::Borrowed(_)),
+                    "{t:?} changed \"{}\", whose classes {present:#x} miss its triggers {:#x}",
+                    show(&input),
+                    triggers(t)
+                );
+            }
+        }
+        let chain: Vec<T> = (0..1 + g.next() % 5)
+            .map(|_| ALL[(g.next() % 21) as usize])
+            .collect();
+        let mut step = input.clone();
+        for &t in &chain {
+            step = apply(t, &step).into_owned();
+        }
+        assert_eq!(
+            show(&apply_all(&chain, &input)),
+            show(&step),
+            "{chain:?} on \"{}\"",
+            show(&input)
+        );
+    }
+    // Not vacuous: every transformation with a trigger was skipped on some inputs and
+    // changed others.
+    for (i, t) in ALL.into_iter().enumerate() {
+        if !matches!(
+            t,
+            T::None | T::CmdLine | T::Base64Decode | T::Base64DecodeExt | T::HexDecode | T::Md5
+        ) {
+            assert!(
+                skipped[i] > 1000 && changed[i] > 100,
+                "{t:?}: {} skipped, {} changed",
+                skipped[i],
+                changed[i]
+            );
+        }
+    }
+}
