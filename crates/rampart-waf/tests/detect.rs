@@ -14,8 +14,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rampart_waf::detect::{
-    could_be_xss, is_sqli, is_xss, sqli_context_fingerprint, sqli_fingerprint, sqli_match, Dialect,
-    QuoteContext, Sensitivity, SqliMatch,
+    could_be_sqli, could_be_xss, is_sqli, is_xss, sqli_context_fingerprint, sqli_fingerprint,
+    sqli_match, sqli_match_exhaustive, Dialect, QuoteContext, Sensitivity, SqliMatch,
 };
 
 // ---------------------------------------------------------------------------
@@ -575,6 +575,117 @@ const XSS_SAMPLE_MISSES: &[&str] = &[
 /// without the shortcut) says no, on every published vector and sample and on generated
 /// inputs built from what the detector reacts to. The generator reaches detections once
 /// `<` or `=` is allowed, so the test would catch a shortcut that skipped real ones.
+/// `could_be_sqli` lets `sqli_match` skip single SQL words. Checked against the detector
+/// without the shortcut, at both sensitivities: on every keyword of libinjection's table in
+/// three spellings, on every published vector and sample, and on generated words built from
+/// keyword pieces, digits and `_`. The blacklist must hold no one-character fingerprint.
+#[test]
+fn the_sqli_shortcut_never_skips_a_detection() {
+    use libinjectionrs::sqli::blacklist::is_blacklisted;
+    use libinjectionrs::sqli::sqli_data::SQL_KEYWORDS;
+    use libinjectionrs::sqli::TokenType;
+    for t in [
+        TokenType::Keyword,
+        TokenType::Union,
+        TokenType::Group,
+        TokenType::Expression,
+        TokenType::SqlType,
+        TokenType::Function,
+        TokenType::Bareword,
+        TokenType::Number,
+        TokenType::Variable,
+        TokenType::String,
+        TokenType::Operator,
+        TokenType::LogicOperator,
+        TokenType::Comment,
+        TokenType::Collate,
+        TokenType::LeftParenthesis,
+        TokenType::RightParenthesis,
+        TokenType::LeftBrace,
+        TokenType::RightBrace,
+        TokenType::Dot,
+        TokenType::Comma,
+        TokenType::Colon,
+        TokenType::Semicolon,
+        TokenType::Tsql,
+        TokenType::Unknown,
+        TokenType::Backslash,
+    ] {
+        let c = t.to_char();
+        assert!(
+            !is_blacklisted(&c.to_string()),
+            "{t:?} ({c}) alone is blacklisted"
+        );
+    }
+    let mut skipped = 0;
+    let mut check = |input: &[u8]| {
+        if could_be_sqli(input) {
+            return;
+        }
+        skipped += 1;
+        for s in [Sensitivity::Low, Sensitivity::High] {
+            assert_eq!(
+                sqli_match_exhaustive(input, s),
+                None,
+                "shortcut skips a detection at {s:?}: {}",
+                show(input)
+            );
+        }
+    };
+    let mut words: Vec<String> = Vec::new();
+    for k in SQL_KEYWORDS {
+        words.push(k.word.to_owned());
+        words.push(k.word.to_ascii_lowercase());
+        words.push(format!("{}_1", k.word));
+    }
+    for w in &words {
+        check(w.as_bytes());
+    }
+    for c in vectors("test-sqli-") {
+        check(&c.1);
+    }
+    for file in sample_files("") {
+        for input in samples(&file) {
+            check(&input);
+        }
+    }
+    // Generated words: keyword pieces glued together with digits and `_`.
+    let keywords: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !could_be_sqli(w.as_bytes()))
+        .collect();
+    const SHORT: [&str; 13] = [
+        "_", "0", "1", "9", "x", "e", "n", "b", "q", "u", "N", "X", "E",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..100_000 {
+        let mut w = String::new();
+        for _ in 0..1 + next() % 4 {
+            let r = next();
+            w.push_str(if r % 2 == 0 {
+                keywords[(r / 2 % keywords.len() as u64) as usize]
+            } else {
+                SHORT[(r / 2 % SHORT.len() as u64) as usize]
+            });
+        }
+        check(w.as_bytes());
+    }
+    assert!(skipped > 50_000, "the shortcut was exercised ({skipped})");
+    // And what it must not skip.
+    for s in [
+        "1union", "x y", "a.b", "a'", "a--", "a#", "@v", "$1", "a`b", "", "é",
+    ] {
+        assert!(could_be_sqli(s.as_bytes()) || s.is_empty(), "{s:?}");
+    }
+}
+
 #[test]
 fn the_xss_shortcut_never_skips_a_detection() {
     let port = |s: &[u8]| libinjectionrs::detect_xss(s).is_injection();

@@ -86,6 +86,11 @@
 //!
 //! # Robustness and cost
 //!
+//! A single SQL word (letters, digits and `_`, not starting with a digit) cannot be SQL
+//! injection at either level and skips the tokeniser ([`could_be_sqli`]); input with
+//! neither `<` nor `=` cannot be XSS ([`could_be_xss`]). Both shortcuts are exact and
+//! checked against the detectors in `tests/detect.rs`.
+//!
 //! No allocation is made here unless the input contains one of the
 //! rewritten forms; the port itself allocates small strings for keyword
 //! lookups. `HIGH`'s token scans only run when a byte prefilter finds a rule
@@ -103,8 +108,8 @@ mod sqli;
 mod xss;
 
 pub use sqli::{
-    sqli_context_fingerprint, sqli_fingerprint, sqli_match, Dialect, Fingerprint, QuoteContext,
-    SqliMatch,
+    could_be_sqli, sqli_context_fingerprint, sqli_fingerprint, sqli_match, sqli_match_exhaustive,
+    Dialect, Fingerprint, QuoteContext, SqliMatch,
 };
 pub use xss::{could_be_xss, is_xss};
 

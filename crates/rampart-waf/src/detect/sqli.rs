@@ -125,6 +125,47 @@ fn flags(quote: QuoteContext, dialect: Dialect) -> SqliFlags {
 
 /// Classifies `input`; `None` if it is not SQL injection at `sensitivity`.
 pub fn sqli_match(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
+    if !could_be_sqli(input) {
+        return None;
+    }
+    sqli_match_exhaustive(input, sensitivity)
+}
+
+/// False only for input that is one SQL word: an ASCII letter or `_`, then only ASCII
+/// letters, digits and `_` (`customer`, `orderId`, `Dublin`, `UNION`, `sleep`).
+///
+/// Why nothing else is needed: without a quote only the unquoted context runs (the quoted
+/// ones need a `'` or `"` in the input), and without a comment there is no MySQL re-parse.
+/// The tokeniser sends a letter or `_` to its word parser (the `b e n q u x` string prefixes
+/// need a quote or `&` after them and fall back to it), which takes every following byte
+/// outside its delimiter set; letters, digits and `_` are outside it, as are the `.` and
+/// `` ` `` it would split at. So the input is exactly one token, a keyword of some type or a
+/// bareword, and its fingerprint is that one type character. libinjection's blacklist holds
+/// no one-character fingerprint, and every `HIGH` rule needs two tokens or more. Keys and
+/// short values of JSON bodies, cookies and arguments are mostly such words. `tests/detect.rs`
+/// checks this against [`sqli_match_exhaustive`] on every keyword and on generated words, and
+/// the blacklist for every token type.
+pub fn could_be_sqli(input: &[u8]) -> bool {
+    const fn word_table(first: bool) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphabetic() || c == b'_' || (!first && c.is_ascii_digit());
+            b += 1;
+        }
+        t
+    }
+    const FIRST: [bool; 256] = word_table(true);
+    const REST: [bool; 256] = word_table(false);
+    match input.split_first() {
+        None => false,
+        Some((&first, rest)) => !(FIRST[first as usize] && rest.iter().all(|&b| REST[b as usize])),
+    }
+}
+
+/// [`sqli_match`] without the [`could_be_sqli`] shortcut: the detector itself.
+pub fn sqli_match_exhaustive(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
     if input.is_empty() {
         return None;
     }
@@ -141,7 +182,7 @@ pub fn sqli_match(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
 /// libinjection's fingerprint for `input` if it is SQL injection at `LOW`
 /// sensitivity (`None` otherwise), as in libinjection's `test-sqli-*` cases.
 pub fn sqli_fingerprint(input: &[u8]) -> Option<Fingerprint> {
-    if input.is_empty() {
+    if !could_be_sqli(input) {
         return None;
     }
     libinjection(&Normalized::new(input))
