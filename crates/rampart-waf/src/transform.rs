@@ -125,20 +125,33 @@ const C_BACKSLASH: u32 = 1 << 3;
 const C_WS: u32 = 1 << 4;
 /// Two spaces in a row.
 const C_SPACE_SPACE: u32 = 1 << 5;
-/// 0x00.
-const C_NUL: u32 = 1 << 6;
 /// `/*`.
-const C_COMMENT: u32 = 1 << 7;
-/// `.`.
-const C_DOT: u32 = 1 << 8;
+const C_COMMENT: u32 = 1 << 6;
 /// `//`.
-const C_SLASH_SLASH: u32 = 1 << 9;
+const C_SLASH_SLASH: u32 = 1 << 7;
+/// 0x00.
+const C_NUL: u32 = 1 << 8;
+/// `.`.
+const C_DOT: u32 = 1 << 9;
 /// `x` or `X`.
 const C_X: u32 = 1 << 10;
 /// A byte of 0x80 or above.
 const C_HIGH: u32 = 1 << 11;
 /// Set for every value, empty or not: the trigger of transformations that always run.
 const C_ANY: u32 = 1 << 31;
+/// The two-byte classes in the table: bit 0 `  `, bit 1 `/*`, bit 2 `//` (the order of
+/// `C_SPACE_SPACE`, `C_COMMENT` and `C_SLASH_SLASH`), in a field for the byte that starts
+/// the pair and one for the byte that ends it.
+const PAIR_FIRST: u32 = 24;
+const PAIR_SECOND: u32 = 16;
+const PAIR_MASK: u32 = 0b111;
+const PAIR_FIELDS: u32 = PAIR_MASK << PAIR_FIRST | PAIR_MASK << PAIR_SECOND;
+const PAIR_TO_CLASS: u32 = 5;
+const _: () = assert!(
+    C_SPACE_SPACE == 1 << PAIR_TO_CLASS
+        && C_COMMENT == 2 << PAIR_TO_CLASS
+        && C_SLASH_SLASH == 4 << PAIR_TO_CLASS
+);
 
 const CLASS: [u32; 256] = {
     let mut t = [0u32; 256];
@@ -148,6 +161,9 @@ const CLASS: [u32; 256] = {
     t[b'\\' as usize] = C_BACKSLASH;
     t[0] = C_NUL;
     t[b'.' as usize] = C_DOT;
+    t[b' ' as usize] = 0b001 << PAIR_FIRST | 0b001 << PAIR_SECOND;
+    t[b'/' as usize] = 0b110 << PAIR_FIRST | 0b100 << PAIR_SECOND;
+    t[b'*' as usize] = 0b010 << PAIR_SECOND;
     t[b'x' as usize] = C_X;
     t[b'X' as usize] = C_X;
     let mut b = b'A';
@@ -174,19 +190,19 @@ const CLASS: [u32; 256] = {
 
 /// The trigger classes present in `v` (see [`triggers`]).
 pub fn classes(v: &[u8]) -> u32 {
+    // One pass, without branches: each byte's entry holds its classes, and in two more
+    // fields the two-byte classes it can start and end; a pair is found where the previous
+    // byte's first field meets this byte's second field.
     let mut present = C_ANY;
-    let mut prev = 0u8;
+    let mut pairs = 0u32;
+    let mut prev = 0u32;
     for &b in v {
-        present |= CLASS[b as usize];
-        present |= match [prev, b] {
-            [b' ', b' '] => C_SPACE_SPACE,
-            [b'/', b'*'] => C_COMMENT,
-            [b'/', b'/'] => C_SLASH_SLASH,
-            _ => 0,
-        };
-        prev = b;
+        let e = CLASS[b as usize];
+        present |= e;
+        pairs |= (prev >> PAIR_FIRST) & (e >> PAIR_SECOND);
+        prev = e;
     }
-    present
+    present & !(PAIR_FIELDS) | (pairs & PAIR_MASK) << PAIR_TO_CLASS
 }
 
 /// The classes of bytes (see [`classes`]) without which `t` returns its input unchanged
