@@ -690,7 +690,7 @@ impl<'p> Eval<'p, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                if p.json().is_none() {
+                let Some(items) = p.json_items() else {
                     return match fallback {
                         InvalidFallback::Match => true,
                         InvalidFallback::NoMatch => false,
@@ -701,15 +701,15 @@ impl<'p> Eval<'p, '_, '_> {
                             false,
                         ),
                     };
-                }
-                for item in p.json_items() {
+                };
+                for item in items {
                     let in_paths = match paths {
                         None => true,
                         Some(ps) => ps.iter().any(|ptr| {
                             ptr.is_empty()
-                                || item.path == *ptr
-                                || (item.path.starts_with(ptr.as_str())
-                                    && item.path.as_bytes().get(ptr.len()) == Some(&b'/'))
+                                || item.path == ptr.as_bytes()
+                                || (item.path.starts_with(ptr.as_bytes())
+                                    && item.path.get(ptr.len()) == Some(&b'/'))
                         }),
                     };
                     let wanted = in_paths
@@ -719,11 +719,11 @@ impl<'p> Eval<'p, '_, '_> {
                             MatchScope::Value => !item.is_key,
                         };
                     let what = if item.is_key || item.is_string {
-                        Where::Named("JsonBody", item.path.as_bytes())
+                        Where::Named("JsonBody", item.path)
                     } else {
-                        Where::JsonScalar(item.path.as_bytes())
+                        Where::JsonScalar(item.path)
                     };
-                    if wanted && check(self, what, &item.value, false) {
+                    if wanted && check(self, what, item.value, false) {
                         return true;
                     }
                 }

@@ -20,6 +20,7 @@ pub mod compile;
 pub mod detect;
 pub mod eval;
 pub mod geo;
+mod json_body;
 pub mod managed;
 pub mod model;
 pub mod rate;

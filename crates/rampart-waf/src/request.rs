@@ -1,6 +1,7 @@
 //! The WAF's view of a request and the fields statements inspect (`FieldToMatch`), parsed
 //! lazily and at most once per request.
 
+use crate::json_body::{JsonItem, JsonItems};
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
@@ -45,8 +46,7 @@ pub(crate) struct Parsed<'r, 'a> {
     pub body_limit: usize,
     query_args: OnceCell<Vec<(&'a [u8], &'a [u8])>>,
     cookies: OnceCell<Vec<(Vec<u8>, Vec<u8>)>>,
-    json: OnceCell<Option<serde_json::Value>>,
-    json_items: OnceCell<Vec<JsonItem>>,
+    json: OnceCell<Option<JsonItems>>,
     header_order: OnceCell<Vec<u8>>,
 }
 
@@ -58,7 +58,6 @@ impl<'r, 'a> Parsed<'r, 'a> {
             query_args: OnceCell::new(),
             cookies: OnceCell::new(),
             json: OnceCell::new(),
-            json_items: OnceCell::new(),
             header_order: OnceCell::new(),
         }
     }
@@ -123,24 +122,12 @@ impl<'r, 'a> Parsed<'r, 'a> {
         })
     }
 
-    /// The body parsed as JSON, `None` when it is not valid JSON (or was cut off at the
-    /// inspection limit).
-    pub fn json(&self) -> Option<&serde_json::Value> {
-        self.json
-            .get_or_init(|| serde_json::from_slice(self.body()).ok())
-            .as_ref()
-    }
-
     /// The JSON body's keys and leaf values with their JSON Pointer paths, in document
-    /// order (walked once per request); empty when the body is not JSON.
-    pub fn json_items(&self) -> &[JsonItem] {
-        self.json_items.get_or_init(|| {
-            let mut out = Vec::new();
-            if let Some(v) = self.json() {
-                walk_json(v, &mut String::new(), &mut out);
-            }
-            out
-        })
+    /// order (parsed once per request); `None` when the body is not valid JSON (or was cut
+    /// off at the inspection limit).
+    pub fn json_items(&self) -> Option<impl Iterator<Item = JsonItem<'_>>> {
+        let items = self.json.get_or_init(|| JsonItems::parse(self.body()));
+        Some(items.as_ref()?.iter(self.body()))
     }
 
     /// Header names in order, lowercased, joined by `:` (`HeaderOrder`).
@@ -155,65 +142,6 @@ impl<'r, 'a> Parsed<'r, 'a> {
             }
             out
         })
-    }
-}
-
-/// One key or leaf value of a JSON body.
-pub(crate) struct JsonItem {
-    /// JSON Pointer of the key's member or of the value.
-    pub path: String,
-    pub is_key: bool,
-    /// A string (key or value); false for numbers, booleans and null.
-    pub is_string: bool,
-    /// The key, the string's content, or the scalar's JSON text.
-    pub value: Vec<u8>,
-}
-
-fn walk_json(v: &serde_json::Value, path: &mut String, out: &mut Vec<JsonItem>) {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let len = path.len();
-                path.push('/');
-                for c in k.chars() {
-                    match c {
-                        '~' => path.push_str("~0"),
-                        '/' => path.push_str("~1"),
-                        c => path.push(c),
-                    }
-                }
-                out.push(JsonItem {
-                    path: path.clone(),
-                    is_key: true,
-                    is_string: true,
-                    value: k.as_bytes().to_vec(),
-                });
-                walk_json(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                walk_json(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::String(s) => out.push(JsonItem {
-            path: path.clone(),
-            is_key: false,
-            is_string: true,
-            value: s.as_bytes().to_vec(),
-        }),
-        other => out.push(JsonItem {
-            path: path.clone(),
-            is_key: false,
-            is_string: false,
-            value: other.to_string().into_bytes(),
-        }),
     }
 }
 
