@@ -93,7 +93,8 @@ struct Eval<'p, 'r, 'a> {
     labels: Vec<String>,
     now_ms: u64,
     trace: bool,
-    loc: Option<MatchLocation>,
+    /// Where the current rule's statement matched, rendered only if the rule matches.
+    loc: Option<PendingLoc<'p>>,
 }
 
 impl CompiledAcl {
@@ -225,7 +226,7 @@ impl<'p> Eval<'p, '_, '_> {
         &mut self,
         name: &str,
         labels: &[String],
-        st: &CStatement,
+        st: &'p CStatement,
         action: &CAction,
         d: &mut Decision,
     ) -> Option<Verdict> {
@@ -236,7 +237,11 @@ impl<'p> Eval<'p, '_, '_> {
                 rule: name.to_owned(),
                 matched,
                 action: if matched { action.name() } else { "" },
-                location: if matched { self.loc.clone() } else { None },
+                location: if matched {
+                    self.loc.as_ref().map(PendingLoc::render)
+                } else {
+                    None
+                },
                 skipped: false,
             });
         }
@@ -251,7 +256,7 @@ impl<'p> Eval<'p, '_, '_> {
         d.matches.push(RuleMatch {
             rule: name.to_owned(),
             action: action.name(),
-            location: self.loc.take(),
+            location: self.loc.take().as_ref().map(PendingLoc::render),
         });
         match action {
             CAction::Count(h) => {
@@ -266,7 +271,7 @@ impl<'p> Eval<'p, '_, '_> {
         }
     }
 
-    fn stmt(&mut self, st: &CStatement) -> bool {
+    fn stmt(&mut self, st: &'p CStatement) -> bool {
         match st {
             CStatement::Match {
                 field,
@@ -508,9 +513,9 @@ impl<'p> Eval<'p, '_, '_> {
 
     /// Runs `test` on every value the field yields (after the transformations); true at the
     /// first value that matches.
-    fn field_match(&mut self, field: &CField, ts: &[TransformType], test: &Test) -> bool {
+    fn field_match(&mut self, field: &'p CField, ts: &[TransformType], test: &Test) -> bool {
         let p = self.p;
-        let check = |this: &mut Self, what: Where<'_>, raw: &'p [u8], secret: bool| -> bool {
+        let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| -> bool {
             // A regex group that already ran on this value answers a miss without even
             // transforming it again.
             if let Test::Grouped(g, i) = test {
@@ -527,15 +532,7 @@ impl<'p> Eval<'p, '_, '_> {
             };
             let hit = this.run_test(test, raw, v, what.detectable());
             if hit {
-                this.loc = Some(MatchLocation {
-                    field: what.render(),
-                    transformations: ts.to_vec(),
-                    excerpt: if secret || what.names_secret() {
-                        "[redacted]".to_owned()
-                    } else {
-                        excerpt(v)
-                    },
-                });
+                this.loc = Some(PendingLoc::new(what, ts, v, secret));
             }
             hit
         };
@@ -656,11 +653,7 @@ impl<'p> Eval<'p, '_, '_> {
                     if ts.is_empty() {
                         let hit = compare(*op, p.body_size(), *n);
                         if hit {
-                            self.loc = Some(MatchLocation {
-                                field: "Body".into(),
-                                transformations: Vec::new(),
-                                excerpt: format!("{} bytes", p.body_size()),
-                            });
+                            self.loc = Some(PendingLoc::body_size(p.body_size()));
                         }
                         return hit;
                     }
@@ -788,6 +781,65 @@ fn label_matches(scope: LabelScope, key: &str, label: &str) -> bool {
                 || label
                     .match_indices(key)
                     .any(|(i, _)| i > 0 && label.as_bytes()[i - 1] == b':')
+        }
+    }
+}
+
+/// Where a statement matched, kept cheaply: statements also match inside `NotStatement`s
+/// and scope-downs and in rules that end up not matching, so the location is only rendered
+/// (field name, transformations, redacted excerpt) for a rule that matched.
+struct PendingLoc<'p> {
+    what: Where<'p>,
+    /// The value is a credential: no excerpt.
+    secret: bool,
+    transformations: [TransformType; MAX_TRANSFORMS],
+    n_transformations: usize,
+    /// The first bytes of the transformed value (all an excerpt shows).
+    head: [u8; EXCERPT_LEN],
+    head_len: usize,
+    /// For a body size: the size.
+    body_size: Option<u64>,
+}
+
+/// At most this many transformations per statement (validated at load).
+const MAX_TRANSFORMS: usize = 10;
+/// Bytes of a matched value an excerpt shows.
+const EXCERPT_LEN: usize = 64;
+
+impl<'p> PendingLoc<'p> {
+    fn new(what: Where<'p>, ts: &[TransformType], v: &[u8], secret: bool) -> Self {
+        let mut transformations = [TransformType::None; MAX_TRANSFORMS];
+        let n_transformations = ts.len().min(MAX_TRANSFORMS);
+        transformations[..n_transformations].copy_from_slice(&ts[..n_transformations]);
+        let mut head = [0u8; EXCERPT_LEN];
+        let head_len = v.len().min(EXCERPT_LEN);
+        head[..head_len].copy_from_slice(&v[..head_len]);
+        PendingLoc {
+            what,
+            secret,
+            transformations,
+            n_transformations,
+            head,
+            head_len,
+            body_size: None,
+        }
+    }
+
+    fn body_size(size: u64) -> Self {
+        let mut loc = PendingLoc::new(Where::Field("Body"), &[], &[], false);
+        loc.body_size = Some(size);
+        loc
+    }
+
+    fn render(&self) -> MatchLocation {
+        MatchLocation {
+            field: self.what.render(),
+            transformations: self.transformations[..self.n_transformations].to_vec(),
+            excerpt: match self.body_size {
+                Some(size) => format!("{size} bytes"),
+                None if self.secret || self.what.names_secret() => "[redacted]".to_owned(),
+                None => excerpt(&self.head[..self.head_len]),
+            },
         }
     }
 }
@@ -972,7 +1024,7 @@ fn is_secret_name(name: &[u8]) -> bool {
 /// credential-like name (`password=...`, `"token": "..."`) masked: raw fields such as a
 /// form body or a query string carry them inline.
 fn excerpt(v: &[u8]) -> String {
-    let mut masked = v[..v.len().min(64)].to_vec();
+    let mut masked = v[..v.len().min(EXCERPT_LEN)].to_vec();
     for k in SECRET_NAMES {
         let mut i = 0;
         while let Some(at) = masked[i..]
