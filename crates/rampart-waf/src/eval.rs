@@ -454,10 +454,12 @@ impl<'p> Eval<'p, '_, '_> {
     fn grouped(&mut self, g: &RegexGroup, index: usize, raw: &'p [u8], v: &[u8]) -> bool {
         let key = (g.id, raw.as_ptr() as usize, raw.len());
         if let Some(m) = self.regex_hits.get(&key) {
-            return m.matched(index);
+            return m.as_ref().is_some_and(|m| m.matched(index));
         }
-        let m = g.set.matches(v);
-        let hit = m.matched(index);
+        // Most values match no pattern: the plain search stops at the first match and has
+        // the faster inner loop; the overlapping one only runs to say which matched.
+        let m = g.set.is_match(v).then(|| g.set.matches(v));
+        let hit = m.as_ref().is_some_and(|m| m.matched(index));
         self.regex_hits.insert(key, m);
         hit
     }
@@ -520,7 +522,11 @@ impl<'p> Eval<'p, '_, '_> {
             // transforming it again.
             if let Test::Grouped(g, i) = test {
                 let key = (g.id, raw.as_ptr() as usize, raw.len());
-                if this.regex_hits.get(&key).is_some_and(|m| !m.matched(*i)) {
+                if this
+                    .regex_hits
+                    .get(&key)
+                    .is_some_and(|m| !m.as_ref().is_some_and(|m| m.matched(*i)))
+                {
                     return false;
                 }
             }
@@ -972,9 +978,9 @@ impl std::hash::Hasher for Fx {
 
 type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
-/// (group, address, length) -> which of the group's patterns match the value.
+/// (group, address, length) -> which of the group's patterns match the value (`None`: none).
 type RegexHits =
-    std::collections::HashMap<(usize, usize, usize), regex::bytes::SetMatches, BuildFx>;
+    std::collections::HashMap<(usize, usize, usize), Option<regex::bytes::SetMatches>, BuildFx>;
 
 /// (address, length, chain) -> the transformed value, `None` if unchanged.
 type TransformCache = std::collections::HashMap<(usize, usize, u128), Option<Rc<[u8]>>, BuildFx>;
