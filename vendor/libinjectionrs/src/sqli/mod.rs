@@ -124,10 +124,9 @@ pub struct SqliState<'a> {
     pub tokens: SmallVec<[Token; 8]>,
     #[cfg(not(feature = "smallvec"))]
     pub tokens: Vec<Token>,
-    #[cfg(feature = "smallvec")]
-    token_vec: SmallVec<[Token; 8]>,
-    #[cfg(not(feature = "smallvec"))]
-    token_vec: Vec<Token>,
+    // Rampart patch: a fixed array (folding only ever indexes its MAX_TOKENS + 3 slots), so
+    // each access does not first ask whether a vector spilled to the heap.
+    token_vec: [Token; LIBINJECTION_SQLI_MAX_TOKENS + 3],
     
     // Current position in input
     pos: usize,
@@ -167,10 +166,7 @@ impl<'a> SqliState<'a> {
             tokens: SmallVec::new(),
             #[cfg(not(feature = "smallvec"))]
             tokens: Vec::with_capacity(LIBINJECTION_SQLI_MAX_TOKENS + 3),
-            #[cfg(feature = "smallvec")]
-            token_vec: SmallVec::new(),
-            #[cfg(not(feature = "smallvec"))]
-            token_vec: Vec::with_capacity(LIBINJECTION_SQLI_MAX_TOKENS + 3),
+            token_vec: core::array::from_fn(|_| Token::new()),
             pos: 0,
             current_token: None,
             fingerprint: [0; 8],
@@ -351,8 +347,9 @@ impl<'a> SqliState<'a> {
         let mut tokenizer = SqliTokenizer::new(self.input, self.flags);
         
         // Clear and resize token vec
-        self.token_vec.clear();
-        self.token_vec.resize(LIBINJECTION_SQLI_MAX_TOKENS + 3, Token::new());
+        for t in self.token_vec.iter_mut() {
+            *t = Token::new();
+        }
         
         // pos is the position of where the NEXT token goes
         #[allow(unused_assignments)] // Follows C implementation - pos initially 0, then set to 1 if real token found
