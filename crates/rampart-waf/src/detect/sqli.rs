@@ -375,9 +375,15 @@ pub(crate) fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
     let mut boundary = true;
     while i < input.len() {
         let c = input[i];
-        let at_start = boundary || i == 0 || ends_token(input[i - 1]);
+        let class = BYTE_CLASS[c as usize];
+        let after_boundary = boundary;
         boundary = false;
-        if is_op_char(c) {
+        if class == 0 {
+            // Most bytes: neither an operator nor where a number can start.
+            i += 1;
+            continue;
+        }
+        if class & OP != 0 {
             // Start of a run of operator characters (runs are always consumed
             // whole, so this is never mid-run): walk it the way the tokenizer
             // does, blanking the second '=' of each "==" token.
@@ -385,6 +391,7 @@ pub(crate) fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
             boundary = true;
             continue;
         }
+        let at_start = after_boundary || i == 0 || ends_token(input[i - 1]);
         if at_start && starts_number(input, i) {
             let (end, ignored) = scan_number(input, i);
             if ignored {
@@ -402,8 +409,30 @@ pub(crate) fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// [`is_op_char`] bytes.
+const OP: u8 = 1;
+/// Digits and `.`: where [`starts_number`] can hold.
+const NUMBER: u8 = 2;
+
+/// What [`normalize`] must look at each byte for; 0 for most bytes.
+const BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if is_op_char(c) {
+            t[b] |= OP;
+        }
+        if c.is_ascii_digit() || c == b'.' {
+            t[b] |= NUMBER;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// Characters the tokenizer hands to its operator, dash or slash parsers.
-fn is_op_char(c: u8) -> bool {
+const fn is_op_char(c: u8) -> bool {
     matches!(
         c,
         b'!' | b'%'
