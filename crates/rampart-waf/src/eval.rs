@@ -87,6 +87,9 @@ struct Eval<'p, 'r, 'a> {
     /// value lives in the request or in `p` for the whole evaluation, which the `'p`
     /// lifetime of [`Eval::transformed`] enforces) and the chain; `None`: unchanged.
     transformed: TransformCache,
+    /// The trigger classes of short values (`transform::classes`), by address and length:
+    /// a value usually meets several transformation chains.
+    classes: std::collections::HashMap<(usize, usize), u32, BuildFx>,
     /// Which patterns of a regex group match a value: keyed by the group and the value's
     /// address and length (the group fixes the transformations; values live for `'p`).
     regex_hits: RegexHits,
@@ -115,6 +118,7 @@ impl CompiledAcl {
             // answers), so they do not grow and rehash while it is evaluated.
             memo: std::collections::HashMap::with_capacity_and_hasher(64, BuildFx::default()),
             transformed: std::collections::HashMap::default(),
+            classes: std::collections::HashMap::with_capacity_and_hasher(128, BuildFx::default()),
             regex_hits: std::collections::HashMap::with_capacity_and_hasher(
                 128,
                 BuildFx::default(),
@@ -492,7 +496,15 @@ impl<'p> Eval<'p, '_, '_> {
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
         // chain twice, and caching costs more than transforming them again.
         if raw.len() < CACHE_MIN {
-            return match transform::apply_all(ts, raw) {
+            let present = if raw.len() < transform::CLASSES_MAX_LEN {
+                *self
+                    .classes
+                    .entry((raw.as_ptr() as usize, raw.len()))
+                    .or_insert_with(|| transform::classes(raw))
+            } else {
+                u32::MAX
+            };
+            return match transform::apply_all_with(ts, raw, present) {
                 Cow::Borrowed(_) => Transformed::Same,
                 Cow::Owned(v) => Transformed::Owned(v),
             };

@@ -80,12 +80,19 @@ pub fn apply(t: TransformType, input: &[u8]) -> Cow<'_, [u8]> {
 /// (it would have returned its input unchanged). After a transformation changes the value,
 /// the classes of the new value are taken again.
 pub fn apply_all<'a>(ts: &[TransformType], input: &'a [u8]) -> Cow<'a, [u8]> {
-    let short = |v: &[u8]| v.len() < CLASSES_MAX_LEN && ts.len() > 1;
-    let mut present = if short(input) {
+    let present = if input.len() < CLASSES_MAX_LEN && ts.len() > 1 {
         classes(input)
     } else {
         u32::MAX
     };
+    apply_all_with(ts, input, present)
+}
+
+/// [`apply_all`] when the input's [`classes`] are already known (`u32::MAX`: not known), as
+/// when one value meets several chains.
+pub fn apply_all_with<'a>(ts: &[TransformType], input: &'a [u8], present: u32) -> Cow<'a, [u8]> {
+    let short = |v: &[u8]| v.len() < CLASSES_MAX_LEN && ts.len() > 1;
+    let mut present = present;
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
     for &t in ts {
         if triggers(t) & present == 0 {
@@ -111,7 +118,7 @@ pub fn apply_all<'a>(ts: &[TransformType], input: &'a [u8]) -> Cow<'a, [u8]> {
 
 /// Values at least this long are not classified: one pass of table lookups costs more than
 /// the vectorised trigger scans it would save.
-const CLASSES_MAX_LEN: usize = 256;
+pub const CLASSES_MAX_LEN: usize = 256;
 
 /// `%` or `+` (URL decoding).
 const C_PERCENT_PLUS: u32 = 1 << 0;
