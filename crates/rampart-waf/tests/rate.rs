@@ -23,21 +23,10 @@ fn small(limit: u64, window_secs: u64, max_keys: usize) -> RateTracker {
     .unwrap()
 }
 
-/// xorshift64*: deterministic pseudo-random numbers for the traffic patterns.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+// Deterministic pseudo-random numbers for the traffic patterns.
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn assert_send_sync<T: Send + Sync>() {}
 
