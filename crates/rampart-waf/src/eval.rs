@@ -446,7 +446,12 @@ impl<'p> Eval<'p, '_, '_> {
             Test::Regex(re) => re.is_match(v),
             Test::Grouped(g, i) => self.grouped(g, *i, raw, v),
             Test::RegexSet(set) => set.is_match(v),
-            Test::Sqli(s) => detectable && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s)),
+            // Single words cannot be SQL injection (see `could_be_sqli`): no need to hash them.
+            Test::Sqli(s) => {
+                detectable
+                    && detect::could_be_sqli(v)
+                    && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s))
+            }
             // Most values cannot be XSS (see `could_be_xss`): no need to hash them for the memo.
             Test::Xss => detectable && detect::could_be_xss(v) && self.memo(2, v, detect::is_xss),
             Test::Size(op, n) => compare(*op, v.len() as u64, *n),
