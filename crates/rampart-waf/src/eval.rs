@@ -501,14 +501,10 @@ impl<'p> Eval<'p, '_, '_> {
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
         // chain twice, and caching costs more than transforming them again.
         if raw.len() < CACHE_MIN {
-            let present = if raw.len() < transform::CLASSES_MAX_LEN {
-                *self
-                    .classes
-                    .entry((raw.as_ptr() as usize, raw.len()))
-                    .or_insert_with(|| transform::classes(raw))
-            } else {
-                u32::MAX
-            };
+            let present = *self
+                .classes
+                .entry((raw.as_ptr() as usize, raw.len()))
+                .or_insert_with(|| transform::classes(raw));
             return match transform::apply_all_with(ts, raw, present) {
                 Cow::Borrowed(_) => Transformed::Same,
                 Cow::Owned(v) => Transformed::Owned(v),

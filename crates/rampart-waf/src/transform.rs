@@ -118,7 +118,7 @@ pub fn apply_all_with<'a>(ts: &[TransformType], input: &'a [u8], present: u32) -
 
 /// Values at least this long are not classified: one pass of table lookups costs more than
 /// the vectorised trigger scans it would save.
-pub const CLASSES_MAX_LEN: usize = 256;
+const CLASSES_MAX_LEN: usize = 256;
 
 /// `%` or `+` (URL decoding).
 const C_PERCENT_PLUS: u32 = 1 << 0;
