@@ -3,6 +3,7 @@
 
 use crate::compile::*;
 use crate::detect;
+use crate::json_body::JsonPath;
 use crate::model::{
     Comparison, Fallback, ForwardedPosition, InvalidFallback, LabelScope, MatchScope, Oversize,
     Positional,
@@ -714,15 +715,20 @@ impl<'p> Eval<'p, '_, '_> {
                         ),
                     };
                 };
+                let mut path = Vec::new();
                 for item in items {
                     let in_paths = match paths {
                         None => true,
-                        Some(ps) => ps.iter().any(|ptr| {
-                            ptr.is_empty()
-                                || item.path == ptr.as_bytes()
-                                || (item.path.starts_with(ptr.as_bytes())
-                                    && item.path.get(ptr.len()) == Some(&b'/'))
-                        }),
+                        Some(ps) => {
+                            path.clear();
+                            item.path.write_to(&mut path);
+                            ps.iter().any(|ptr| {
+                                ptr.is_empty()
+                                    || path == ptr.as_bytes()
+                                    || (path.starts_with(ptr.as_bytes())
+                                        && path.get(ptr.len()) == Some(&b'/'))
+                            })
+                        }
                     };
                     let wanted = in_paths
                         && match scope {
@@ -730,10 +736,9 @@ impl<'p> Eval<'p, '_, '_> {
                             MatchScope::Key => item.is_key,
                             MatchScope::Value => !item.is_key,
                         };
-                    let what = if item.is_key || item.is_string {
-                        Where::Named("JsonBody", item.path)
-                    } else {
-                        Where::JsonScalar(item.path)
+                    let what = Where::Json {
+                        path: item.path,
+                        scalar: !(item.is_key || item.is_string),
                     };
                     if wanted && check(self, what, item.value, false) {
                         return true;
@@ -867,23 +872,27 @@ impl<'p> PendingLoc<'p> {
 #[derive(Clone, Copy)]
 enum Where<'a> {
     Field(&'static str),
-    /// `Field:name` (a query argument, header, cookie or JSON path).
+    /// `Field:name` (a query argument, header or cookie).
     Named(&'static str, &'a [u8]),
-    /// A JSON number, boolean or null: a single token, which the SQL injection and XSS
-    /// detectors can never flag, so they skip it.
-    JsonScalar(&'a [u8]),
+    /// A JSON key or leaf. A `scalar` (number, boolean or null) is a single token, which
+    /// the SQL injection and XSS detectors can never flag, so they skip it.
+    Json {
+        path: JsonPath<'a>,
+        scalar: bool,
+    },
 }
 
 impl Where<'_> {
     fn detectable(self) -> bool {
-        !matches!(self, Where::JsonScalar(_))
+        !matches!(self, Where::Json { scalar: true, .. })
     }
 
     /// A query argument, header, cookie or JSON member whose name says it holds a
     /// credential: its value is never shown in excerpts.
     fn names_secret(self) -> bool {
         match self {
-            Where::Named(_, n) | Where::JsonScalar(n) => is_secret_name(n),
+            Where::Named(_, n) => is_secret_name(n),
+            Where::Json { path, .. } => is_secret_name(&path.to_vec()),
             Where::Field(_) => false,
         }
     }
@@ -895,11 +904,11 @@ impl Where<'_> {
                 "Headers:{}",
                 String::from_utf8_lossy(n).to_ascii_lowercase()
             ),
-            Where::Named("JsonBody", p) | Where::JsonScalar(p) if p.is_empty() => {
-                "JsonBody:/".to_owned()
-            }
             Where::Named(f, n) => format!("{f}:{}", String::from_utf8_lossy(n)),
-            Where::JsonScalar(p) => format!("JsonBody:{}", String::from_utf8_lossy(p)),
+            Where::Json { path, .. } => match path.to_vec() {
+                p if p.is_empty() => "JsonBody:/".to_owned(),
+                p => format!("JsonBody:{}", String::from_utf8_lossy(&p)),
+            },
         }
     }
 }

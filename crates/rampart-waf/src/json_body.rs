@@ -2,9 +2,14 @@
 //!
 //! The parser hands each key and string to a visitor that records where it is instead of
 //! building a document tree: strings without escapes are slices of the body itself, the
-//! rest (unescaped strings, the text of numbers, booleans and `null`) and every item's
-//! JSON Pointer live in one buffer. Items come in document order, duplicate keys included
-//! (a tree keeps one of them; the WAF inspects them all).
+//! rest (unescaped strings, the text of numbers, booleans and `null`) lives in one buffer.
+//! Items come in document order, duplicate keys included (a tree keeps one of them; the WAF
+//! inspects them all).
+//!
+//! An item's JSON Pointer is not stored whole: each key and array index is one segment
+//! (its escaped text and its parent's segment), and a pointer is put together only when
+//! asked for (a path filter, a match to report). Storing whole pointers would let a long key
+//! over many array elements turn a 16 KB body into megabytes of copies.
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -12,15 +17,16 @@ use std::ops::Range;
 
 /// The items of a valid JSON body.
 pub(crate) struct JsonItems {
-    /// Unescaped strings, scalars' text and paths.
+    /// Unescaped strings, scalars' text and path segments.
     text: Vec<u8>,
     items: Vec<Item>,
+    segments: Vec<Segment>,
 }
 
 /// One key or leaf value of a JSON body.
 pub(crate) struct JsonItem<'p> {
     /// JSON Pointer of the key's member or of the value.
-    pub path: &'p [u8],
+    pub path: JsonPath<'p>,
     pub is_key: bool,
     /// A string (key or value); false for numbers, booleans and null.
     pub is_string: bool,
@@ -29,7 +35,7 @@ pub(crate) struct JsonItem<'p> {
 }
 
 struct Item {
-    path: Range<usize>,
+    path: SegmentId,
     value: Span,
     is_key: bool,
     is_string: bool,
@@ -40,15 +46,53 @@ enum Span {
     Text(Range<usize>),
 }
 
+/// An index into `segments`; [`ROOT`] for the empty pointer.
+type SegmentId = u32;
+const ROOT: SegmentId = SegmentId::MAX;
+
+/// `/key` (escaped) or `/index`, under its parent's pointer.
+struct Segment {
+    parent: SegmentId,
+    text: Range<usize>,
+}
+
+/// The JSON Pointer of an item, put together on demand.
+#[derive(Clone, Copy)]
+pub(crate) struct JsonPath<'p> {
+    items: &'p JsonItems,
+    id: SegmentId,
+}
+
+impl JsonPath<'_> {
+    /// Appends the pointer (`/a/0/b`; nothing for the whole document) to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut id = self.id;
+        // Leaf first, then reversed: the nesting depth is bounded by the parser (128).
+        while let Some(seg) = self.items.segments.get(id as usize) {
+            out.extend(self.items.text[seg.text.clone()].iter().rev());
+            id = seg.parent;
+        }
+        out[start..].reverse();
+    }
+
+    pub fn to_vec(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        out
+    }
+}
+
 impl JsonItems {
     /// `None` when `body` is not one valid JSON value (surrounding whitespace allowed).
     pub fn parse(body: &[u8]) -> Option<JsonItems> {
         let mut c = Collector {
             body,
-            path: Vec::new(),
+            path: ROOT,
             out: JsonItems {
-                text: Vec::with_capacity(body.len()),
+                text: Vec::new(),
                 items: Vec::with_capacity(32),
+                segments: Vec::with_capacity(32),
             },
         };
         let mut de = serde_json::Deserializer::from_slice(body);
@@ -60,7 +104,10 @@ impl JsonItems {
     /// The items in document order, each key followed by its value's items.
     pub fn iter<'p>(&'p self, body: &'p [u8]) -> impl Iterator<Item = JsonItem<'p>> + 'p {
         self.items.iter().map(move |i| JsonItem {
-            path: &self.text[i.path.clone()],
+            path: JsonPath {
+                items: self,
+                id: i.path,
+            },
             is_key: i.is_key,
             is_string: i.is_string,
             value: match &i.value {
@@ -74,17 +121,14 @@ impl JsonItems {
 struct Collector<'b> {
     body: &'b [u8],
     /// The current JSON Pointer.
-    path: Vec<u8>,
+    path: SegmentId,
     out: JsonItems,
 }
 
 impl Collector<'_> {
     fn push(&mut self, value: Span, is_key: bool, is_string: bool) {
-        let start = self.out.text.len();
-        self.out.text.extend_from_slice(&self.path);
-        let path = start..self.out.text.len();
         self.out.items.push(Item {
-            path,
+            path: self.path,
             value,
             is_key,
             is_string,
@@ -114,16 +158,30 @@ impl Collector<'_> {
         self.push(Span::Text(start..self.out.text.len()), false, false);
     }
 
-    /// Appends `/` and the escaped key to the path (`~` is `~0`, `/` is `~1`).
+    /// Makes `/` and `bytes` a segment under the current path, and the current path.
+    fn enter(&mut self, bytes: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.out.text.len();
+        self.out.text.push(b'/');
+        bytes(&mut self.out.text);
+        self.out.segments.push(Segment {
+            parent: self.path,
+            text: start..self.out.text.len(),
+        });
+        // At most one segment per key or element, so fewer than the body has bytes.
+        self.path = (self.out.segments.len() - 1) as SegmentId;
+    }
+
+    /// Enters the member `k` (escaped: `~` is `~0`, `/` is `~1`).
     fn enter_key(&mut self, k: &str) {
-        self.path.push(b'/');
-        for &b in k.as_bytes() {
-            match b {
-                b'~' => self.path.extend_from_slice(b"~0"),
-                b'/' => self.path.extend_from_slice(b"~1"),
-                b => self.path.push(b),
+        self.enter(|text| {
+            for &b in k.as_bytes() {
+                match b {
+                    b'~' => text.extend_from_slice(b"~0"),
+                    b'/' => text.extend_from_slice(b"~1"),
+                    b => text.push(b),
+                }
             }
-        }
+        });
     }
 }
 
@@ -187,30 +245,30 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let c = self.0;
-        let len = c.path.len();
+        let parent = c.path;
         let mut i = 0usize;
         loop {
-            c.path.truncate(len);
-            c.path.push(b'/');
-            c.path.extend_from_slice(itoa(i, &mut [0u8; 20]));
+            c.path = parent;
+            c.enter(|text| text.extend_from_slice(itoa(i, &mut [0u8; 20])));
             let more = seq.next_element_seed(Node(&mut *c))?;
             if more.is_none() {
+                // The segment made for an element that was not there stays unused.
                 break;
             }
             i += 1;
         }
-        c.path.truncate(len);
+        c.path = parent;
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let c = self.0;
-        let len = c.path.len();
+        let parent = c.path;
         while map.next_key_seed(Key(&mut *c))?.is_some() {
             map.next_value_seed(Node(&mut *c))?;
-            c.path.truncate(len);
+            c.path = parent;
         }
-        c.path.truncate(len);
+        c.path = parent;
         Ok(())
     }
 }
@@ -347,6 +405,26 @@ mod tests {
                 item("/a", false, true, "second"),
             ]
         );
+    }
+
+    #[test]
+    fn pointers_are_not_copied_per_item() {
+        // A long key over many elements: whole pointers per item would be 4,000 bytes
+        // times 6,000 elements.
+        let key = "k".repeat(4000);
+        let body = format!(r#"{{"{key}":[{}1]}}"#, "1,".repeat(5999));
+        let parsed = JsonItems::parse(body.as_bytes()).unwrap();
+        // Linear: a few bytes of text per body byte, at most one segment per two.
+        assert!(
+            parsed.text.len() <= 4 * body.len() && parsed.segments.len() <= body.len() / 2,
+            "{} bytes of text and {} segments for a {}-byte body",
+            parsed.text.len(),
+            parsed.segments.len(),
+            body.len()
+        );
+        let last = parsed.iter(body.as_bytes()).last().unwrap();
+        assert_eq!(last.path.to_vec(), format!("/{key}/5999").into_bytes());
+        assert_eq!(last.value, b"1");
     }
 
     #[test]
