@@ -677,10 +677,31 @@ fn the_sqli_shortcut_never_skips_a_detection() {
         }
         check(w.as_bytes());
     }
-    assert!(skipped > 50_000, "the shortcut was exercised ({skipped})");
+    // Generated plain numbers: digits (leading zeros, `0` before what would be a hex or
+    // binary marker, lengths past 64-bit integers) with and without one `.` between digits.
+    let mut numbers = 0;
+    for _ in 0..100_000 {
+        let mut n = String::new();
+        let r = next();
+        for part in 0..1 + r % 2 {
+            if part == 1 {
+                n.push('.');
+            }
+            for _ in 0..1 + next() % 24 {
+                n.push(char::from(b'0' + (next() % 10) as u8));
+            }
+        }
+        assert!(!could_be_sqli(n.as_bytes()), "{n} is a plain number");
+        numbers += 1;
+        check(n.as_bytes());
+    }
+    assert_eq!(numbers, 100_000);
+    assert!(skipped > 150_000, "the shortcut was exercised ({skipped})");
     // And what it must not skip.
     for s in [
-        "1union", "x y", "a.b", "a'", "a--", "a#", "@v", "$1", "a`b", "", "é",
+        "1union", "x y", "a.b", "a'", "a--", "a#", "@v", "$1", "a`b", "", "é", "1.", ".5", "1..2",
+        "1.2.3", "-1", "+1", "1e5", "1e+", "1.e", "0x1f", "0b1", "1 2", "1_000", "1,5", "1=1",
+        "1;", "1--", "1#",
     ] {
         assert!(could_be_sqli(s.as_bytes()) || s.is_empty(), "{s:?}");
     }

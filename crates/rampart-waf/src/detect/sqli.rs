@@ -132,19 +132,24 @@ pub fn sqli_match(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
 }
 
 /// False only for input that is one SQL word: an ASCII letter or `_`, then only ASCII
-/// letters, digits and `_` (`customer`, `orderId`, `Dublin`, `UNION`, `sleep`).
+/// letters, digits and `_` (`customer`, `orderId`, `Dublin`, `UNION`, `sleep`); or one plain
+/// number: ASCII digits, with at most one `.` between digits (`3`, `00042`, `10.99`).
 ///
 /// Why nothing else is needed: without a quote only the unquoted context runs (the quoted
 /// ones need a `'` or `"` in the input), and without a comment there is no MySQL re-parse.
 /// The tokeniser sends a letter or `_` to its word parser (the `b e n q u x` string prefixes
 /// need a quote or `&` after them and fall back to it), which takes every following byte
 /// outside its delimiter set; letters, digits and `_` are outside it, as are the `.` and
-/// `` ` `` it would split at. So the input is exactly one token, a keyword of some type or a
-/// bareword, and its fingerprint is that one type character. libinjection's blacklist holds
-/// no one-character fingerprint, and every `HIGH` rule needs two tokens or more. Keys and
-/// short values of JSON bodies, cookies and arguments are mostly such words. `tests/detect.rs`
-/// checks this against [`sqli_match_exhaustive`] on every keyword and on generated words, and
-/// the blacklist for every token type.
+/// `` ` `` it would split at. It sends a digit to its number parser, which takes the digits,
+/// one `.` and the digits after it (a hexadecimal or binary literal needs an `x` or `b`, an
+/// exponent an `e`); the upstream-delta rewrite ([`normalize`]) leaves such a number alone,
+/// as it only blanks numbers with an exponent marker. So the input is exactly one token: a
+/// keyword of some type or a bareword, or a number. Its fingerprint is that one type
+/// character; libinjection's blacklist holds no one-character fingerprint, and every `HIGH`
+/// rule needs two tokens or more. Keys and short values of JSON bodies, cookies and
+/// arguments are mostly such words and numbers. `tests/detect.rs` checks this against
+/// [`sqli_match_exhaustive`] on every keyword, on generated words and numbers, and the
+/// blacklist for every token type.
 pub fn could_be_sqli(input: &[u8]) -> bool {
     const fn word_table(first: bool) -> [bool; 256] {
         let mut t = [false; 256];
@@ -160,7 +165,17 @@ pub fn could_be_sqli(input: &[u8]) -> bool {
     const REST: [bool; 256] = word_table(false);
     match input.split_first() {
         None => false,
-        Some((&first, rest)) => !(FIRST[first as usize] && rest.iter().all(|&b| REST[b as usize])),
+        Some((&first, rest)) if FIRST[first as usize] => !rest.iter().all(|&b| REST[b as usize]),
+        Some(_) => !is_plain_number(input),
+    }
+}
+
+/// ASCII digits, with at most one `.` between digits.
+fn is_plain_number(input: &[u8]) -> bool {
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    match input.iter().position(|&b| b == b'.') {
+        None => digits(input),
+        Some(dot) => digits(&input[..dot]) && digits(&input[dot + 1..]),
     }
 }
 

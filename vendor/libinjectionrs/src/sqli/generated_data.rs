@@ -9638,6 +9638,11 @@ pub fn lookup_bytes(word: &[u8]) -> TokenType {
     if word.is_empty() || word.len() > index.max_len {
         return TokenType::Bareword;
     }
+    // Rampart patch: most words of ordinary text are no keyword; the filter answers that
+    // for most of them without copying and hashing the word.
+    if !index.filter.may_contain(word) {
+        return TokenType::Bareword;
+    }
     let mut buf = [0u8; 32];
     let upper = &mut buf[..word.len()];
     for (d, s) in upper.iter_mut().zip(word) {
@@ -9679,6 +9684,32 @@ struct KeywordIndex {
     /// Every other entry.
     words: KeywordMap,
     max_len: usize,
+    /// Every entry's (length, first byte, last byte), case-folded.
+    filter: KeywordFilter,
+}
+
+/// Rampart patch: a bit per (length mod 8, first byte, last byte), each byte upper-cased
+/// and taken mod 64, set for every entry of the table. A word whose bit is clear is no
+/// entry in any case; a set bit only means the maps must be asked.
+struct KeywordFilter([u64; 8 * 64]);
+
+impl KeywordFilter {
+    fn slot(word: &[u8]) -> (usize, u64) {
+        let first = word[0].to_ascii_uppercase() & 63;
+        let last = word[word.len() - 1].to_ascii_uppercase() & 63;
+        ((word.len() & 7) * 64 + first as usize, 1u64 << last)
+    }
+
+    fn insert(&mut self, word: &[u8]) {
+        let (i, bit) = Self::slot(word);
+        self.0[i] |= bit;
+    }
+
+    /// False only if `word` (non-empty) is no entry in any case.
+    fn may_contain(&self, word: &[u8]) -> bool {
+        let (i, bit) = Self::slot(word);
+        self.0[i] & bit != 0
+    }
 }
 
 fn keyword_index() -> &'static KeywordIndex {
@@ -9686,13 +9717,17 @@ fn keyword_index() -> &'static KeywordIndex {
     INDEX.get_or_init(|| {
         let mut fingerprints = KeywordMap::default();
         let mut words = KeywordMap::default();
+        let mut filter = KeywordFilter([0; 8 * 64]);
         for k in SQL_KEYWORDS {
+            if !k.word.is_empty() {
+                filter.insert(k.word.as_bytes());
+            }
             let map = if k.word.starts_with('0') { &mut fingerprints } else { &mut words };
             // The first entry wins, as the binary search over unique words did.
             map.entry(k.word.as_bytes()).or_insert(k.token_type);
         }
         let max_len = SQL_KEYWORDS.iter().map(|k| k.word.len()).max().unwrap_or(0).min(32);
-        KeywordIndex { fingerprints, words, max_len }
+        KeywordIndex { fingerprints, words, max_len, filter }
     })
 }
 
