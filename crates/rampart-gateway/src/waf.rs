@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use rampart_waf::{CompiledAcl, Resources, Verdict, WafRequest};
+use rampart_waf::{CompiledAcl, ResourceKind, Resources, Verdict, WafRequest};
 
 use crate::body::{read_limited, BodyTooLarge, RequestBody};
 use crate::config::compile::{resolve, Errors};
@@ -71,54 +71,22 @@ pub fn compile_waf(
     if raw.rate_max_keys == Some(0) {
         e.push("server.waf.rate_max_keys", "must be at least 1");
     }
-    fn load<T>(
-        e: &mut Errors,
-        base: &Path,
-        path: &str,
-        files: &[String],
-        parse: fn(&[u8]) -> Result<T, rampart_waf::LoadError>,
-        into: &mut Vec<T>,
-    ) {
-        for (i, f) in files.iter().enumerate() {
-            let file = resolve(base, f);
-            match std::fs::read(&file) {
-                Ok(bytes) => match parse(&bytes) {
-                    Ok(v) => into.push(v),
-                    Err(err) => {
-                        e.push(format!("{path}[{i}]"), format!("{}: {err}", file.display()))
-                    }
-                },
-                Err(err) => e.push(
-                    format!("{path}[{i}]"),
-                    format!("cannot read {}: {err}", file.display()),
-                ),
-            }
-        }
+    for (path, kind, files) in [
+        ("server.waf.ip_sets", ResourceKind::IpSet, &raw.ip_sets),
+        (
+            "server.waf.regex_pattern_sets",
+            ResourceKind::RegexSet,
+            &raw.regex_pattern_sets,
+        ),
+        (
+            "server.waf.rule_groups",
+            ResourceKind::RuleGroup,
+            &raw.rule_groups,
+        ),
+    ] {
+        let files: Vec<_> = files.iter().map(|f| resolve(base, f)).collect();
+        res.load_files(kind, &files, |i, m| e.push(format!("{path}[{i}]"), m));
     }
-    load(
-        e,
-        base,
-        "server.waf.ip_sets",
-        &raw.ip_sets,
-        rampart_waf::parse_ip_set,
-        &mut res.ip_sets,
-    );
-    load(
-        e,
-        base,
-        "server.waf.regex_pattern_sets",
-        &raw.regex_pattern_sets,
-        rampart_waf::parse_regex_set,
-        &mut res.regex_sets,
-    );
-    load(
-        e,
-        base,
-        "server.waf.rule_groups",
-        &raw.rule_groups,
-        rampart_waf::parse_rule_group,
-        &mut res.rule_groups,
-    );
     for (name, f) in &raw.web_acls {
         let file = resolve(base, f);
         let p = format!("server.waf.web_acls.{name}");

@@ -257,3 +257,105 @@ apis:
         "{err}"
     );
 }
+
+/// `server.waf.ip_sets`, `regex_pattern_sets` and `rule_groups`: files in the AWS CLI's
+/// output shape, referenced from a web ACL by ARN, apply to traffic; a broken or missing
+/// file is a configuration error at its own index, all of them reported in one load.
+#[tokio::test]
+async fn referenced_sets_and_rule_groups_load_from_files_and_each_broken_one_is_reported() {
+    let vis = |n: &str| json!({"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": n});
+    let ip_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/loopback/1";
+    let re_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/regexpatternset/secrets/2";
+    let rg_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/rulegroup/paths/3";
+    let ip_set = json!({"IPSet": {"Name": "loopback", "Id": "1", "ARN": ip_arn, "IPAddressVersion": "IPV4",
+        "Addresses": ["127.0.0.0/8"]}, "LockToken": "t"});
+    let regex_set = json!({"RegexPatternSet": {"Name": "secrets", "Id": "2", "ARN": re_arn,
+        "RegularExpressionList": [{"RegexString": "^/secret"}]}, "LockToken": "t"});
+    let rule_group = json!({"RuleGroup": {"Name": "paths", "Id": "3", "ARN": rg_arn, "Capacity": 10,
+        "VisibilityConfig": vis("g"),
+        "Rules": [{"Name": "no-secrets", "Priority": 0, "Action": {"Block": {}}, "VisibilityConfig": vis("n"),
+            "Statement": {"RegexPatternSetReferenceStatement": {"ARN": re_arn, "FieldToMatch": {"UriPath": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}}]}, "LockToken": "t"});
+    let acl = json!({"Name": "refs", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("refs"), "Rules": [
+        {"Name": "paths", "Priority": 0, "OverrideAction": {"None": {}}, "VisibilityConfig": vis("p"),
+         "Statement": {"RuleGroupReferenceStatement": {"ARN": rg_arn}}},
+        {"Name": "loopback-admin", "Priority": 1, "Action": {"Block": {}}, "VisibilityConfig": vis("l"),
+         "Statement": {"AndStatement": {"Statements": [
+            {"IPSetReferenceStatement": {"ARN": ip_arn}},
+            {"ByteMatchStatement": {"SearchString": "/admin", "FieldToMatch": {"UriPath": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "STARTS_WITH"}}]}}}]});
+    let files = [
+        ("loopback.json", ip_set.to_string()),
+        ("secrets.json", regex_set.to_string()),
+        ("paths.json", rule_group.to_string()),
+        ("refs.json", acl.to_string()),
+        ("broken.json", "{\"IPSet\": ".to_owned()),
+    ];
+    let yaml = |ip_sets: &str, regex_sets: &str, rule_groups: &str| {
+        format!(
+            "{}  waf:
+    ip_sets: {ip_sets}
+    regex_pattern_sets: {regex_sets}
+    rule_groups: {rule_groups}
+    web_acls: {{refs: refs.json}}
+apis:
+  - name: open
+    base_path: /
+    public: true
+    web_acl: refs
+    routes:
+      - {{method: ANY, path: '/{{proxy+}}', integration: {{type: mock, body: ok}}}}
+",
+            server_section("")
+        )
+    };
+
+    // Every file broken or missing but one: each reported at its index, with its file.
+    let dir = tempdir();
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let path = dir.path().join("rampart.yaml");
+    std::fs::write(
+        &path,
+        yaml(
+            "[loopback.json, missing.json]",
+            "[broken.json]",
+            "[paths.json]",
+        ),
+    )
+    .unwrap();
+    let err = rampart_gateway::config::load_file(&path)
+        .expect_err("must not load")
+        .to_string();
+    assert!(
+        err.contains("server.waf.ip_sets[1]")
+            && err.contains("cannot read")
+            && err.contains("missing.json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("server.waf.regex_pattern_sets[0]")
+            && err.contains("broken.json")
+            && err.contains("not valid JSON"),
+        "{err}"
+    );
+    assert!(!err.contains("server.waf.ip_sets[0]"), "{err}");
+
+    // All present: the rule group's regex set and the IP set apply to traffic.
+    let gw = start_in(
+        dir,
+        &yaml("[loopback.json]", "[secrets.json]", "[paths.json]"),
+    )
+    .await;
+    let a = gw.addr("main");
+    assert_eq!(request(a, "GET", "/public", &[], b"").await.status, 200);
+    assert_eq!(
+        request(a, "GET", "/secret/keys", &[], b"").await.status,
+        403
+    );
+    assert_eq!(
+        request(a, "GET", "/admin/users", &[], b"").await.status,
+        403
+    );
+}

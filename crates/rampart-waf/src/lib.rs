@@ -98,7 +98,51 @@ fn by_ref<'a, T>(
     })
 }
 
+/// The kinds of file a web ACL can reference, as [`Resources::load_files`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// `get-ip-set` output or the bare object.
+    IpSet,
+    /// `get-regex-pattern-set` output or the bare object.
+    RegexSet,
+    /// `get-rule-group` output or the bare object.
+    RuleGroup,
+}
+
 impl Resources {
+    /// Parses `json` as a resource of `kind` and adds it.
+    pub fn add(&mut self, kind: ResourceKind, json: &[u8]) -> Result<(), LoadError> {
+        match kind {
+            ResourceKind::IpSet => self.ip_sets.push(parse_ip_set(json)?),
+            ResourceKind::RegexSet => self.regex_sets.push(parse_regex_set(json)?),
+            ResourceKind::RuleGroup => self.rule_groups.push(parse_rule_group(json)?),
+        }
+        Ok(())
+    }
+
+    /// Reads and adds each of `files` as a resource of `kind`. A file that cannot be read or
+    /// parsed is skipped and reported to `failed` with its index and a message that names
+    /// the file; the rest are still loaded, so every broken file is reported in one run.
+    pub fn load_files<P: AsRef<std::path::Path>>(
+        &mut self,
+        kind: ResourceKind,
+        files: &[P],
+        mut failed: impl FnMut(usize, String),
+    ) {
+        for (i, f) in files.iter().enumerate() {
+            let f = f.as_ref();
+            let loaded = std::fs::read(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))
+                .and_then(|bytes| {
+                    self.add(kind, &bytes)
+                        .map_err(|e| format!("{}: {e}", f.display()))
+                });
+            if let Err(m) = loaded {
+                failed(i, m);
+            }
+        }
+    }
+
     pub fn ip_set(&self, arn: &str) -> Option<&IpSet> {
         by_ref(&self.ip_sets, arn, |s| (s.arn.as_deref(), s.name.as_str()))
     }

@@ -1018,3 +1018,48 @@ fn excerpts_never_show_credentials() {
     let form = loc(&d, "form").excerpt;
     assert_eq!(form, "user=o'brien&password=*******&x=1");
 }
+
+/// `Resources::load_files`: every file is tried, each broken one reported with its index
+/// and name, the good ones kept; the kind decides the shape a file must have.
+#[test]
+fn resource_files_load_and_each_broken_one_is_reported() {
+    use rampart_waf::{ResourceKind, Resources};
+    let dir = std::env::temp_dir().join(format!("rampart-waf-resources-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ip = dir.join("ip.json");
+    std::fs::write(
+        &ip,
+        json!({"IPSet": {"Name": "office", "Id": "1", "IPAddressVersion": "IPV4",
+            "Addresses": ["203.0.113.0/24"]}, "LockToken": "t"})
+        .to_string(),
+    )
+    .unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{").unwrap();
+    let missing = dir.join("missing.json");
+
+    let mut res = Resources::default();
+    let mut failed = Vec::new();
+    res.load_files(ResourceKind::IpSet, &[&ip, &missing, &bad, &ip], |i, m| {
+        failed.push((i, m))
+    });
+    assert_eq!(res.ip_sets.len(), 2, "the good files are kept");
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0].0, 1);
+    assert!(
+        failed[0].1.starts_with("cannot read ") && failed[0].1.contains("missing.json"),
+        "{failed:?}"
+    );
+    assert_eq!(failed[1].0, 2);
+    assert!(
+        failed[1].1.contains("bad.json: ") && failed[1].1.contains("not valid JSON"),
+        "{failed:?}"
+    );
+
+    // An IP set is no rule group.
+    let mut failed = Vec::new();
+    res.load_files(ResourceKind::RuleGroup, &[&ip], |i, m| failed.push((i, m)));
+    assert!(res.rule_groups.is_empty());
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

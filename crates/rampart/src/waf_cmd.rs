@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use rampart_waf::{Resources, Verdict, WafRequest};
+use rampart_waf::{ResourceKind, Resources, Verdict, WafRequest};
 
 #[derive(Subcommand)]
 pub enum WafCommand {
@@ -67,21 +67,16 @@ pub fn run(cmd: WafCommand) -> ExitCode {
 
 fn test(a: TestArgs) -> Result<ExitCode, String> {
     let mut res = Resources::default();
-    for p in &a.ip_sets {
-        res.ip_sets.push(
-            rampart_waf::parse_ip_set(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
-        );
+    let mut failures = Vec::new();
+    for (kind, files) in [
+        (ResourceKind::IpSet, &a.ip_sets),
+        (ResourceKind::RegexSet, &a.regex_sets),
+        (ResourceKind::RuleGroup, &a.rule_groups),
+    ] {
+        res.load_files(kind, files, |_, m| failures.push(m));
     }
-    for p in &a.regex_sets {
-        res.regex_sets.push(
-            rampart_waf::parse_regex_set(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
-        );
-    }
-    for p in &a.rule_groups {
-        res.rule_groups.push(
-            rampart_waf::parse_rule_group(&read(p)?)
-                .map_err(|e| format!("{}: {e}", p.display()))?,
-        );
+    if !failures.is_empty() {
+        return Err(failures.join("\n"));
     }
     let acl = rampart_waf::load_web_acl(&read(&a.acl)?, &res)
         .map_err(|e| format!("{}:\n{e}", a.acl.display()))?;

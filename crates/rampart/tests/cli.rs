@@ -1381,3 +1381,68 @@ fn waf_test_explains_the_decision() {
         "{err}"
     );
 }
+
+#[test]
+fn waf_test_loads_referenced_sets_and_rule_groups_and_names_every_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let vis = serde_json::json!({"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"});
+    let re_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/regexpatternset/secrets/2";
+    let rg_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/rulegroup/paths/3";
+    let files = [
+        ("ips.json", serde_json::json!({"IPSet": {"Name": "office", "Id": "1",
+            "ARN": "arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/office/1",
+            "IPAddressVersion": "IPV4", "Addresses": ["203.0.113.0/24"]}, "LockToken": "t"}).to_string()),
+        ("secrets.json", serde_json::json!({"RegexPatternSet": {"Name": "secrets", "Id": "2", "ARN": re_arn,
+            "RegularExpressionList": [{"RegexString": "^/secret"}]}, "LockToken": "t"}).to_string()),
+        ("paths.json", serde_json::json!({"RuleGroup": {"Name": "paths", "Id": "3", "ARN": rg_arn, "Capacity": 10,
+            "VisibilityConfig": vis, "Rules": [{"Name": "no-secrets", "Priority": 0, "Action": {"Block": {}},
+            "VisibilityConfig": vis, "Statement": {"RegexPatternSetReferenceStatement": {"ARN": re_arn,
+            "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}}]},
+            "LockToken": "t"}).to_string()),
+        ("acl.json", serde_json::json!({"Name": "refs", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis,
+            "Rules": [{"Name": "paths", "Priority": 0, "OverrideAction": {"None": {}}, "VisibilityConfig": vis,
+            "Statement": {"RuleGroupReferenceStatement": {"ARN": rg_arn}}}]}).to_string()),
+        ("broken.json", "{".to_owned()),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["waf", "test", "--acl", "acl.json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refs = [
+        "--ip-set",
+        "ips.json",
+        "--regex-set",
+        "secrets.json",
+        "--rule-group",
+        "paths.json",
+    ];
+    let out = run(&[&refs[..], &["--request", "GET /secret/keys"]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.starts_with("BLOCK 403 (paths/no-secrets)"), "{text}");
+    let out = run(&[&refs[..], &["--request", "GET /public"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+
+    // Every broken file named, not only the first.
+    let out = run(&[
+        "--ip-set",
+        "missing.json",
+        "--regex-set",
+        "broken.json",
+        "--request",
+        "GET /",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read missing.json") && err.contains("broken.json: not valid JSON"),
+        "{err}"
+    );
+}
