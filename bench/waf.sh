@@ -71,15 +71,8 @@ POLICY
 "$NGINX" -p "$M" -c "$M/nginx.conf" -e "$M/error.log"
 
 # The two Rampart gateways.
-python3 - "$TMP/acl.json" <<'PY'
-import json, sys
-groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
-vis = lambda n: {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": n}
-json.dump({"Name": "bench", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("bench"),
-           "Rules": [{"Name": g, "Priority": i, "OverrideAction": {"None": {}}, "VisibilityConfig": vis(g),
-                      "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": g}}}
-                     for i, g in enumerate(groups)]}, open(sys.argv[1], "w"))
-PY
+python3 "$(dirname "$0")/waf/managed_acl.py" "$TMP/acl.json" bench \
+    AWSManagedRulesCommonRuleSet AWSManagedRulesSQLiRuleSet AWSManagedRulesKnownBadInputsRuleSet
 for g in off waf; do
     {
         cat <<YAML

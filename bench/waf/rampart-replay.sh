@@ -40,18 +40,10 @@ cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(port); ADMIN=$(port)
-python3 - "$TMP/acl.json" <<'PY'
-import json, sys
-groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-          "AWSManagedRulesLinuxRuleSet", "AWSManagedRulesUnixRuleSet", "AWSManagedRulesPHPRuleSet",
-          "AWSManagedRulesAdminProtectionRuleSet"]
-vis = lambda n: {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": n}
-acl = {"Name": "all-managed", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("all-managed"),
-       "Rules": [{"Name": g, "Priority": i, "OverrideAction": {"None": {}}, "VisibilityConfig": vis(g),
-                  "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": g}}}
-                 for i, g in enumerate(groups)]}
-json.dump(acl, open(sys.argv[1], "w"), indent=1)
-PY
+python3 "$HERE/managed_acl.py" "$TMP/acl.json" all-managed \
+    AWSManagedRulesCommonRuleSet AWSManagedRulesSQLiRuleSet AWSManagedRulesKnownBadInputsRuleSet \
+    AWSManagedRulesLinuxRuleSet AWSManagedRulesUnixRuleSet AWSManagedRulesPHPRuleSet \
+    AWSManagedRulesAdminProtectionRuleSet
 cat > "$TMP/rampart.yaml" <<YAML
 server:
   listeners: [{name: main, bind: "127.0.0.1:$PORT"}]
