@@ -1063,3 +1063,65 @@ fn resource_files_load_and_each_broken_one_is_reported() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Each JSON key and value is transformed according to its own bytes (the trigger classes
+/// that let a chain skip transformations are per value, across statements and chains): an
+/// encoded value after a plain one is still decoded, an upper-case key or value still
+/// lower-cased.
+#[test]
+fn json_items_are_transformed_by_their_own_contents() {
+    let st = |needle: &str, scope: &str, tt: &[&str], pos: &str| {
+        json!({"ByteMatchStatement": {"SearchString": needle,
+        "FieldToMatch": {"JsonBody": {"MatchPattern": {"All": {}}, "MatchScope": scope,
+            "InvalidFallbackBehavior": "NO_MATCH", "OversizeHandling": "CONTINUE"}},
+        "TextTransformations": tts(tt), "PositionalConstraint": pos}})
+    };
+    let a = acl(json!([
+        rule(
+            "plain",
+            0,
+            st("plain", "VALUE", &["URL_DECODE", "LOWERCASE"], "EXACTLY"),
+            "Count"
+        ),
+        rule(
+            "decoded",
+            1,
+            st("<script", "VALUE", &["URL_DECODE"], "CONTAINS"),
+            "Count"
+        ),
+        rule(
+            "lowered",
+            2,
+            st("upper evil", "ALL", &["LOWERCASE"], "EXACTLY"),
+            "Count"
+        ),
+        rule(
+            "key",
+            3,
+            st("c", "KEY", &["URL_DECODE", "LOWERCASE"], "EXACTLY"),
+            "Count"
+        ),
+        rule(
+            "raw",
+            4,
+            st("%3Cscript", "VALUE", &["NONE"], "CONTAINS"),
+            "Count"
+        ),
+    ]));
+    let body = r#"{"a": "plain", "b": "%3Cscript%3E", "C": "UPPER EVIL", "d": [1, "x"]}"#;
+    let d = req("POST", "/")
+        .header("content-type", "application/json")
+        .body(body)
+        .eval(&a);
+    let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(matched, ["plain", "decoded", "lowered", "key", "raw"]);
+    let field = |rule: &str| {
+        d.matches
+            .iter()
+            .find(|m| m.rule == rule)
+            .and_then(|m| m.location.clone())
+            .map(|l| l.field)
+    };
+    assert_eq!(field("decoded").as_deref(), Some("JsonBody:/b"));
+    assert_eq!(field("lowered").as_deref(), Some("JsonBody:/C"));
+}
