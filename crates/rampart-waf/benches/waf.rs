@@ -55,11 +55,15 @@ fn bench(c: &mut Criterion) {
     let acl_16k = acl(&groups, &["SizeRestrictions_BODY"]);
     let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 20));
     let headers = typical::headers();
-    for (name, size, acl) in [
-        ("post_json_1k", 1024, &acl_1k),
-        ("post_json_16k", 16 * 1024, &acl_16k),
+    let plain: fn(usize) -> Vec<u8> = typical::plain_json_body;
+    let prose: fn(usize) -> Vec<u8> = typical::json_body;
+    for (name, size, acl, make) in [
+        ("post_json_1k", 1024, &acl_1k, prose),
+        ("post_json_16k", 16 * 1024, &acl_16k, prose),
+        // The same size without free text: identifiers, enums, numbers, timestamps.
+        ("post_json_1k_plain", 1024, &acl_1k, plain),
     ] {
-        let body = typical::json_body(size);
+        let body = make(size);
         let mut req = WafRequest::new(
             "POST",
             b"/prod/orders/12345/items",

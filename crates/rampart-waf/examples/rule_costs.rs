@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --release -p rampart-waf --example rule_costs                  # every rule alone
 //! cargo run --release -p rampart-waf --example rule_costs -- _BODY _HEADER # those together
+//! cargo run --release -p rampart-waf --example rule_costs -- --plain ...   # the body without free text
 //! ```
 //!
 //! A rule alone pays for what rules share in the full ACL (parsing the JSON body once,
@@ -61,7 +62,16 @@ fn cost(acl: &CompiledAcl, req: &WafRequest<'_>) -> f64 {
 }
 
 fn main() {
-    let body = typical::json_body(1024);
+    let mut wanted: Vec<String> = std::env::args().skip(1).collect();
+    let plain = wanted.first().is_some_and(|a| a == "--plain");
+    if plain {
+        wanted.remove(0);
+    }
+    let body = if plain {
+        typical::plain_json_body(1024)
+    } else {
+        typical::json_body(1024)
+    };
     let mut req = WafRequest::new(
         "POST",
         b"/prod/orders/12345/items",
@@ -81,7 +91,6 @@ fn main() {
         .flat_map(|g| g["Rules"].as_array().expect("Rules").iter())
         .collect();
 
-    let wanted: Vec<String> = std::env::args().skip(1).collect();
     if !wanted.is_empty() {
         let chosen: Vec<&Value> = rules
             .iter()

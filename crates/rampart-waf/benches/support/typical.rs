@@ -22,6 +22,29 @@ pub fn json_body(size: usize) -> Vec<u8> {
     }
 }
 
+/// A machine-to-machine JSON body of about `size` bytes: identifiers, enums, numbers and
+/// timestamps, no free text (the easy case for the SQLi detector; `json_body` is the hard one).
+pub fn plain_json_body(size: usize) -> Vec<u8> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    loop {
+        items.push(format!(
+            r#"{{"sku":"SKU-{i:05}","qty":{q},"unitPrice":{p}.99,"currency":"EUR","warehouse":"dub{w}","giftWrap":false}}"#,
+            q = i % 5 + 1,
+            p = 10 + i,
+            w = i % 3 + 1
+        ));
+        i += 1;
+        let body = format!(
+            r#"{{"orderId":"7d9c2f1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f","customerId":"cus_8f14e45fceea167a","status":"pending","channel":"mobile","items":[{}],"shipping":{{"method":"express","country":"IE","postcode":"D02X285"}},"createdAt":"2026-11-21T10:15:00Z"}}"#,
+            items.join(",")
+        );
+        if body.len() >= size {
+            return body.into_bytes();
+        }
+    }
+}
+
 /// The headers of a typical authenticated JSON API call from a browser.
 pub fn headers() -> Vec<(&'static str, &'static [u8])> {
     vec![
