@@ -1125,3 +1125,38 @@ fn json_items_are_transformed_by_their_own_contents() {
     assert_eq!(field("decoded").as_deref(), Some("JsonBody:/b"));
     assert_eq!(field("lowered").as_deref(), Some("JsonBody:/C"));
 }
+
+/// `Headers` statements on names (scope `KEY`): each name goes through the statement's own
+/// transformations, exactly as sent, and a match reports the header.
+#[test]
+fn header_names_match_whether_well_known_or_not() {
+    let st = |pattern: &str, tt: &[&str]| {
+        json!({"RegexMatchStatement": {"RegexString": pattern,
+        "FieldToMatch": {"Headers": {"MatchPattern": {"All": {}}, "MatchScope": "KEY", "OversizeHandling": "CONTINUE"}},
+        "TextTransformations": tts(tt)}})
+    };
+    let a = acl(json!([
+        rule("known", 0, st("^content-type$", &["LOWERCASE"]), "Count"),
+        rule("known-upper", 1, st("^CONTENT-TYPE$", &["NONE"]), "Count"),
+        rule("unknown", 2, st("^x-evil", &["NONE"]), "Count"),
+        rule("none", 3, st("^accept$", &["NONE"]), "Count"),
+    ]));
+    let d = req("GET", "/")
+        .header("content-type", "text/plain")
+        .header("x-evil-thing", "1")
+        .header("host", "example.com")
+        .eval(&a);
+    let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(matched, ["known", "unknown"]);
+    assert_eq!(
+        d.matches[0].location.as_ref().map(|l| l.field.as_str()),
+        Some("Headers:content-type")
+    );
+    // `accept` present this time; `CONTENT-TYPE` kept as sent.
+    let d = req("GET", "/")
+        .header("accept", "*/*")
+        .header("CONTENT-TYPE", "text/plain")
+        .eval(&a);
+    let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
+    assert_eq!(matched, ["known", "known-upper", "none"]);
+}
