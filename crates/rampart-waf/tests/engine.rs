@@ -1076,38 +1076,28 @@ fn json_items_are_transformed_by_their_own_contents() {
             "InvalidFallbackBehavior": "NO_MATCH", "OversizeHandling": "CONTINUE"}},
         "TextTransformations": tts(tt), "PositionalConstraint": pos}})
     };
-    let a = acl(json!([
-        rule(
+    // (rule, needle, scope, transformations, positional constraint)
+    let table: [(&str, &str, &str, &[&str], &str); 5] = [
+        (
             "plain",
-            0,
-            st("plain", "VALUE", &["URL_DECODE", "LOWERCASE"], "EXACTLY"),
-            "Count"
+            "plain",
+            "VALUE",
+            &["URL_DECODE", "LOWERCASE"],
+            "EXACTLY",
         ),
-        rule(
-            "decoded",
-            1,
-            st("<script", "VALUE", &["URL_DECODE"], "CONTAINS"),
-            "Count"
-        ),
-        rule(
-            "lowered",
-            2,
-            st("upper evil", "ALL", &["LOWERCASE"], "EXACTLY"),
-            "Count"
-        ),
-        rule(
-            "key",
-            3,
-            st("c", "KEY", &["URL_DECODE", "LOWERCASE"], "EXACTLY"),
-            "Count"
-        ),
-        rule(
-            "raw",
-            4,
-            st("%3Cscript", "VALUE", &["NONE"], "CONTAINS"),
-            "Count"
-        ),
-    ]));
+        ("decoded", "<script", "VALUE", &["URL_DECODE"], "CONTAINS"),
+        ("lowered", "upper evil", "ALL", &["LOWERCASE"], "EXACTLY"),
+        ("key", "c", "KEY", &["URL_DECODE", "LOWERCASE"], "EXACTLY"),
+        ("raw", "%3Cscript", "VALUE", &["NONE"], "CONTAINS"),
+    ];
+    let rules: Vec<Value> = table
+        .iter()
+        .enumerate()
+        .map(|(i, (name, needle, scope, tt, pos))| {
+            rule(name, i as i64, st(needle, scope, tt, pos), "Count")
+        })
+        .collect();
+    let a = acl(Value::Array(rules));
     let body = r#"{"a": "plain", "b": "%3Cscript%3E", "C": "UPPER EVIL", "d": [1, "x"]}"#;
     let d = req("POST", "/")
         .header("content-type", "application/json")
