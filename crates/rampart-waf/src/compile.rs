@@ -1383,7 +1383,7 @@ fn group_regexes(rules: &mut [CRule]) {
         {
             let key = ascii_regex(re.as_str())
                 .is_ok()
-                .then(|| format!("{field:?}|{transforms:?}"));
+                .then(|| format!("{}|{transforms:?}", field.values_key()));
             if let Some(k) = &key {
                 patterns
                     .entry(k.clone())
@@ -1418,6 +1418,23 @@ fn group_regexes(rules: &mut [CRule]) {
             }
         }
     });
+}
+
+impl CField {
+    /// Which values the field yields, for grouping regexes: fields that differ only in which
+    /// of the same values they look at (a name filter, a scope, oversize or invalid-JSON
+    /// handling) hand the same bytes to their statements, so one set pass per value can
+    /// answer them all.
+    fn values_key(&self) -> String {
+        match self {
+            CField::Headers { .. } => "Headers".into(),
+            CField::Cookies { .. } => "Cookies".into(),
+            CField::Body(_) => "Body".into(),
+            CField::JsonBody { .. } => "JsonBody".into(),
+            CField::HeaderOrder(_) => "HeaderOrder".into(),
+            other => format!("{other:?}"),
+        }
+    }
 }
 
 fn build_regex_set(p: &[&str]) -> Result<regex::bytes::RegexSet, regex::Error> {

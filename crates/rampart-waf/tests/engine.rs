@@ -1150,3 +1150,66 @@ fn header_names_match_whether_well_known_or_not() {
     let matched: Vec<&str> = d.matches.iter().map(|m| m.rule.as_str()).collect();
     assert_eq!(matched, ["known", "known-upper", "none"]);
 }
+
+/// Regex statements on fields that yield the same values (`Headers` with different name
+/// filters and scopes, `Body` with different oversize handling) share one set pass per
+/// value, and each still answers only for the values its own filter and scope admit.
+#[test]
+fn grouped_regexes_keep_each_fields_filter_and_scope() {
+    let headers = |pattern: Value, scope: &str| json!({"Headers": {"MatchPattern": pattern, "MatchScope": scope, "OversizeHandling": "CONTINUE"}});
+    let regex = |field: Value, pattern: &str| {
+        json!({"RegexMatchStatement": {"RegexString": pattern, "FieldToMatch": field,
+            "TextTransformations": tts(&["LOWERCASE"])}})
+    };
+    // (rule, field, pattern)
+    let table = [
+        ("all-values", headers(json!({"All": {}}), "VALUE"), "^bad"),
+        (
+            "not-x-a",
+            headers(json!({"ExcludedHeaders": ["x-a"]}), "VALUE"),
+            "^bad",
+        ),
+        (
+            "only-x-b",
+            headers(json!({"IncludedHeaders": ["x-b"]}), "VALUE"),
+            "^bad",
+        ),
+        ("names", headers(json!({"All": {}}), "KEY"), "^x-a$"),
+        ("names-bad", headers(json!({"All": {}}), "KEY"), "^bad"),
+        (
+            "body-continue",
+            json!({"Body": {"OversizeHandling": "CONTINUE"}}),
+            "evil",
+        ),
+        (
+            "body-no-match",
+            json!({"Body": {"OversizeHandling": "NO_MATCH"}}),
+            "evil",
+        ),
+    ];
+    let rules: Vec<Value> = table
+        .iter()
+        .enumerate()
+        .map(|(i, (name, field, pattern))| {
+            rule(name, i as i64, regex(field.clone(), pattern), "Count")
+        })
+        .collect();
+    let a = acl(Value::Array(rules));
+    let matched =
+        |r: &Req| -> Vec<String> { r.eval(&a).matches.iter().map(|m| m.rule.clone()).collect() };
+    assert_eq!(
+        matched(&req("POST", "/").header("x-a", "BAD").body("fine")),
+        ["all-values", "names"]
+    );
+    assert_eq!(
+        matched(&req("POST", "/").header("x-b", "bad").body("EVIL")),
+        [
+            "all-values",
+            "not-x-a",
+            "only-x-b",
+            "body-continue",
+            "body-no-match"
+        ]
+    );
+    assert!(matched(&req("POST", "/").header("x-c", "good")).is_empty());
+}
