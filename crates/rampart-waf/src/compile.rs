@@ -1422,12 +1422,12 @@ fn group_regexes(rules: &mut [CRule]) {
 
 impl CField {
     /// Which values the field yields, for grouping regexes: fields that differ only in which
-    /// of the same values they look at (a name filter, a scope, oversize or invalid-JSON
-    /// handling) hand the same bytes to their statements, so one set pass per value can
-    /// answer them all.
+    /// of the same values they look at (a header name, a name filter, a scope, oversize or
+    /// invalid-JSON handling) hand the same bytes to their statements, so one set pass per
+    /// value can answer them all. `SingleHeader` yields the values `Headers` does.
     fn values_key(&self) -> String {
         match self {
-            CField::Headers { .. } => "Headers".into(),
+            CField::Headers { .. } | CField::SingleHeader(_) => "Headers".into(),
             CField::Cookies { .. } => "Cookies".into(),
             CField::Body(_) => "Body".into(),
             CField::JsonBody { .. } => "JsonBody".into(),

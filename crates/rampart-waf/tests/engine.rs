@@ -1152,8 +1152,9 @@ fn header_names_match_whether_well_known_or_not() {
 }
 
 /// Regex statements on fields that yield the same values (`Headers` with different name
-/// filters and scopes, `Body` with different oversize handling) share one set pass per
-/// value, and each still answers only for the values its own filter and scope admit.
+/// filters and scopes, `SingleHeader`, `Body` with different oversize handling) share one
+/// set pass per value, and each still answers only for the values its own filter, scope or
+/// header name admit.
 #[test]
 fn grouped_regexes_keep_each_fields_filter_and_scope() {
     let headers = |pattern: Value, scope: &str| json!({"Headers": {"MatchPattern": pattern, "MatchScope": scope, "OversizeHandling": "CONTINUE"}});
@@ -1176,6 +1177,11 @@ fn grouped_regexes_keep_each_fields_filter_and_scope() {
         ),
         ("names", headers(json!({"All": {}}), "KEY"), "^x-a$"),
         ("names-bad", headers(json!({"All": {}}), "KEY"), "^bad"),
+        (
+            "single-x-b",
+            json!({"SingleHeader": {"Name": "x-b"}}),
+            "^bad",
+        ),
         (
             "body-continue",
             json!({"Body": {"OversizeHandling": "CONTINUE"}}),
@@ -1207,6 +1213,7 @@ fn grouped_regexes_keep_each_fields_filter_and_scope() {
             "all-values",
             "not-x-a",
             "only-x-b",
+            "single-x-b",
             "body-continue",
             "body-no-match"
         ]
