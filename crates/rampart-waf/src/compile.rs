@@ -168,9 +168,9 @@ pub(crate) enum Test {
     Size(Comparison, u64),
 }
 
-/// The regex statements of an ACL that inspect the same field with the same
-/// transformations (the managed rule groups have up to 12 such on the body): one
-/// `RegexSet` pass over a value answers all of them.
+/// The regex statements of an ACL that inspect the same values (see `CField::values_key`)
+/// with the same transformations (the managed rule groups have up to 12 such on the body):
+/// one `RegexSet` pass over a value answers all of them.
 #[derive(Debug)]
 pub(crate) struct RegexGroup {
     /// Unique within the ACL; with a value's identity, the key of the per-request cache.
@@ -1365,8 +1365,8 @@ fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
     }
 }
 
-/// Turn regex statements that share a field and a transformation chain into members of
-/// one [`RegexGroup`]. Only patterns that compile in the ASCII mode (as [`build_regex`]
+/// Turn regex statements that share the values they inspect (`CField::values_key`) and a
+/// transformation chain into members of one [`RegexGroup`]. Only patterns that compile in the ASCII mode (as [`build_regex`]
 /// compiles them first) are grouped, so a pattern means the same alone and in the set;
 /// a group whose set does not build within the limits is left as separate regexes.
 fn group_regexes(rules: &mut [CRule]) {

@@ -232,7 +232,7 @@ fn transformation_chains_do_not_share_results() {
     );
 }
 
-/// Regex statements on the same field and transformations run as one set per value
+/// Regex statements on the same values and transformations run as one set per value
 /// (`RegexGroup`): each statement still answers for its own pattern, in any order of
 /// evaluation, across nested statements, and never for another field, header or chain.
 #[test]
