@@ -351,6 +351,37 @@ impl GatewayResponse {
     }
 }
 
+/// `g` without a request id, as an HTTP/1.1 response with `connection: close`.
+fn http1_closing(g: &GatewayResponse) -> Bytes {
+    let body = format!("{}}}", g.body_prefix.trim_end_matches(",\"requestId\":"));
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\n",
+        g.status.as_u16(),
+        g.status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (k, v) in &g.headers {
+        if k == http::header::CONTENT_TYPE
+            || k == http::header::CONTENT_LENGTH
+            || k == http::header::CONNECTION
+        {
+            continue;
+        }
+        out.extend_from_slice(k.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "content-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    Bytes::from(out)
+}
+
 /// Per-type overrides, as configured under `server.responses`.
 #[derive(Debug, Clone, Default)]
 pub struct Override {
@@ -363,6 +394,9 @@ pub struct Override {
 #[derive(Debug, Clone)]
 pub struct GatewayResponses {
     by_type: HashMap<ResponseType, GatewayResponse>,
+    /// `REQUEST_TIMEOUT` as the bytes of an HTTP/1.1 response that closes the connection
+    /// (see [`GatewayResponses::request_timeout_http1`]).
+    request_timeout_http1: Bytes,
 }
 
 impl Default for GatewayResponses {
@@ -399,7 +433,22 @@ impl GatewayResponses {
                 GatewayResponse::new(status, message, headers, configured_message),
             );
         }
-        Self { by_type }
+        let request_timeout_http1 = by_type
+            .get(&ResponseType::RequestTimeout)
+            .map(http1_closing)
+            .unwrap_or_default();
+        Self {
+            by_type,
+            request_timeout_http1,
+        }
+    }
+
+    /// The `REQUEST_TIMEOUT` response as the bytes of an HTTP/1.1 response that closes the
+    /// connection: the listener writes it itself when a request head is too slow (before
+    /// hyper has a request, so without a request id; the configured status, message and
+    /// headers apply).
+    pub fn request_timeout_http1(&self) -> Bytes {
+        self.request_timeout_http1.clone()
     }
 
     /// Build the client response for `err`.

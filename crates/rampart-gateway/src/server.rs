@@ -747,6 +747,10 @@ impl Handler for Shared {
         self.current.load().cfg.limits.clone()
     }
 
+    fn request_timeout_response(&self) -> bytes::Bytes {
+        self.current.load().cfg.responses.request_timeout_http1()
+    }
+
     fn connection_opened(&self, listener: &str) {
         self.metrics
             .open_connections

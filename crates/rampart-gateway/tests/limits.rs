@@ -229,6 +229,56 @@ async fn slowloris_gets_408_and_idle_connections_close() {
 /// that starts on a connection that has already served requests (its timer armed during
 /// an earlier phase) is still cut off on time, and not before.
 #[tokio::test]
+async fn the_408_is_the_configured_request_timeout_response() {
+    // DEFAULT_4XX's headers apply to every 4xx type; REQUEST_TIMEOUT's own message wins.
+    let responses = "  responses:
+    DEFAULT_4XX:
+      headers: {x-gateway: rampart}
+    REQUEST_TIMEOUT:
+      message: Too slow, try again
+      headers: {x-retry: soon}
+";
+    let yaml = format!(
+        "{}apis:
+  - name: api
+    stages: [prod]
+    public: true
+    routes:
+      - {{method: GET, path: /hello, integration: {{type: mock, body: hi}}}}
+",
+        server_section(&format!("{LIMITS}{responses}"))
+    );
+    let g = start(&yaml).await;
+    let mut s = TcpStream::connect(g.addr("main")).await.unwrap();
+    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
+        .await
+        .expect("no answer to a stalled head")
+        .unwrap();
+    assert_eq!(r.status, 408);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"message": "Too slow, try again"})
+    );
+    assert_eq!(r.header("x-retry").as_deref(), Some("soon"));
+    assert_eq!(r.header("x-gateway").as_deref(), Some("rampart"));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    // The connection is closed after it.
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut rest))
+        .await
+        .expect("connection left open after the 408")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
 async fn a_slow_head_after_earlier_requests_gets_408_on_time() {
     let count = Arc::new(AtomicUsize::new(0));
     let g = gateway(counting_backend(count.clone()).await).await;

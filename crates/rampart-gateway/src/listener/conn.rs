@@ -15,6 +15,7 @@
 //! deadline or the next check, whichever comes first. A deadline is therefore never missed:
 //! a phase that begins after the timer was armed has a deadline no earlier than it.
 
+use bytes::Bytes;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -88,9 +89,6 @@ impl ConnPhase {
     }
 }
 
-/// The 408 answer written straight to the connection; no request id exists yet.
-const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 29\r\n\r\n{\"message\":\"Request Timeout\"}";
-
 pin_project_lite::pin_project! {
     /// Wraps a connection's byte stream for HTTP/1.1; see the module docs.
     pub struct GuardedIo<S> {
@@ -100,6 +98,8 @@ pin_project_lite::pin_project! {
         timer: Pin<Box<Sleep>>,
         header_timeout: Duration,
         idle_timeout: Duration,
+        // The 408 answer written straight to the connection (no request id exists yet).
+        timeout_response: Bytes,
         written_408: usize,
     }
 }
@@ -110,6 +110,7 @@ impl<S> GuardedIo<S> {
         phase: Arc<ConnPhase>,
         header_timeout: Duration,
         idle_timeout: Duration,
+        timeout_response: Bytes,
     ) -> Self {
         // A new connection must send its first request head within the header timeout.
         phase.set(Phase::Head);
@@ -119,6 +120,7 @@ impl<S> GuardedIo<S> {
             timer: Box::pin(tokio::time::sleep(header_timeout.min(idle_timeout))),
             header_timeout,
             idle_timeout,
+            timeout_response,
             written_408: 0,
         }
     }
@@ -134,11 +136,11 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
         loop {
             if *this.written_408 > 0 {
                 // Finish writing the 408, then report end of stream.
-                while *this.written_408 < TIMEOUT_RESPONSE.len() {
+                while *this.written_408 < this.timeout_response.len() {
                     match this
                         .inner
                         .as_mut()
-                        .poll_write(cx, &TIMEOUT_RESPONSE[*this.written_408..])
+                        .poll_write(cx, &this.timeout_response[*this.written_408..])
                     {
                         Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
                         Poll::Ready(Ok(n)) => *this.written_408 += n,
@@ -176,8 +178,8 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
                     }
                     this.phase.timed_out.store(true, Ordering::Relaxed);
                     *this.written_408 = 0;
-                    match this.inner.as_mut().poll_write(cx, TIMEOUT_RESPONSE) {
-                        Poll::Ready(Ok(n)) if n > 0 && n < TIMEOUT_RESPONSE.len() => {
+                    match this.inner.as_mut().poll_write(cx, this.timeout_response) {
+                        Poll::Ready(Ok(n)) if n > 0 && n < this.timeout_response.len() => {
                             *this.written_408 = n;
                             continue;
                         }

@@ -89,6 +89,11 @@ pub trait Handler: Send + Sync + 'static {
     fn connection_opened(&self, _listener: &str) {}
     fn connection_closed(&self, _listener: &str) {}
     fn connection_refused(&self, _listener: &str, _reason: &'static str) {}
+    /// The HTTP/1.1 response written when a request head is too slow (408, the connection
+    /// closes); the configured `REQUEST_TIMEOUT` gateway response.
+    fn request_timeout_response(&self) -> bytes::Bytes {
+        crate::respond::GatewayResponses::default().request_timeout_http1()
+    }
 }
 
 thread_local! {
@@ -335,6 +340,7 @@ async fn serve_h1<H, S>(
         phase.clone(),
         limits.header_read_timeout,
         limits.idle_timeout,
+        handler.request_timeout_response(),
     );
     let svc = service(handler.clone(), info);
     let mut b = hyper::server::conn::http1::Builder::new();
