@@ -107,6 +107,9 @@ pub struct RequestContext {
     pub waf_action: Option<&'static str>,
     pub upstream_latency: Option<Duration>,
     pub rejected_by: Option<Stage>,
+    /// On HTTP/2: holds the request in flight on its connection until the context is dropped
+    /// (with the response, or when the request is abandoned).
+    pub in_flight: Option<crate::listener::conn::InFlight>,
 }
 
 /// Run stages 1–8 for one request.

@@ -634,6 +634,7 @@ impl Handler for Shared {
             waf_action: None,
             upstream_latency: None,
             rejected_by: None,
+            in_flight: conn.request_in_flight(),
         };
         let version = req.version();
         let (resp, error) = match pipeline::run(cfg, &mut ctx, req).await {

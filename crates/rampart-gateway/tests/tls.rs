@@ -495,6 +495,135 @@ async fn alpn_selects_http2_or_http11() {
     assert_eq!(log[1]["protocol"], "HTTP/1.1", "{}", log[1]);
 }
 
+/// A gateway with a TLS listener and short HTTP/2-relevant timeouts, a mock route and a
+/// route to a backend that takes 700 ms (longer than the idle timeout).
+async fn start_tls_h2_timeouts() -> (TestGateway, Pki) {
+    let slow = common::backend(|_req: http::Request<hyper::body::Incoming>| async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        http::Response::new(Full::new(Bytes::from_static(b"slow")))
+    })
+    .await;
+    let dir = common::tempdir();
+    let pki = Pki::new(dir.path(), "main");
+    pki.server("srv");
+    let yaml = format!(
+        "server:
+  listeners:
+    - name: tls
+      bind: 127.0.0.1:0
+      tls:
+        cert: srv-cert.pem
+        key: srv-key.pem
+  admin:
+    bind: 127.0.0.1:0
+  access_log:
+    output: access.log
+  limits:
+    header_read_timeout: 300ms
+    idle_timeout: 500ms
+apis:
+  - name: demo
+    stages: [prod]
+    public: true
+    routes:
+      - {{method: GET, path: /hello, integration: {{type: mock, status: 200, body: hi}}}}
+      - {{method: GET, path: /slow, integration: {{type: http, url: 'http://{slow}/slow'}}}}
+"
+    );
+    let tg = common::start_in(dir, &yaml).await;
+    (tg, pki)
+}
+
+/// An HTTP/2 connection to `addr`: the request sender and the connection task (which ends
+/// when the server closes the connection).
+async fn h2_connect(
+    addr: SocketAddr,
+    pki: &Pki,
+) -> (
+    hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = tokio_rustls::TlsConnector::from(cfg)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    (send, tokio::spawn(conn))
+}
+
+async fn h2_get(
+    send: &mut hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
+    path: &str,
+) -> Result<(u16, Bytes), hyper::Error> {
+    let req = http::Request::get(format!("https://localhost{path}"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = send.send_request(req).await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.into_body().collect().await?.to_bytes()))
+}
+
+#[tokio::test]
+async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeout() {
+    let (tg, pki) = start_tls_h2_timeouts().await;
+    let t0 = std::time::Instant::now();
+    let (_send, conn) = h2_connect(tg.addr("tls"), &pki).await;
+    // The client sends its preface and settings (and answers pings), but no request.
+    tokio::time::timeout(Duration::from_secs(3), conn)
+        .await
+        .expect("an HTTP/2 connection without requests was left open")
+        .unwrap()
+        .ok();
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_millis(1500),
+        "closed after {waited:?}; the header read timeout is 300 ms"
+    );
+    expect_refused(&tg, "tls", "header_read_timeout", 1).await;
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_but_a_busy_one_is_not() {
+    let (tg, pki) = start_tls_h2_timeouts().await;
+    let (mut send, conn) = h2_connect(tg.addr("tls"), &pki).await;
+    // Requests 350 ms apart (more than the header timeout, less than the idle timeout)
+    // keep the connection, and a request in flight for 700 ms (more than the idle timeout)
+    // is not cut off.
+    for _ in 0..3 {
+        assert_eq!(
+            h2_get(&mut send, "/prod/hello").await.unwrap(),
+            (200, Bytes::from_static(b"hi"))
+        );
+        tokio::time::sleep(Duration::from_millis(350)).await;
+    }
+    assert_eq!(
+        h2_get(&mut send, "/prod/slow").await.unwrap(),
+        (200, Bytes::from_static(b"slow"))
+    );
+    assert!(!conn.is_finished(), "the connection closed while in use");
+    // Then idle: closed after the idle timeout, not counted as refused.
+    let t0 = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(3), conn)
+        .await
+        .expect("an idle HTTP/2 connection was left open")
+        .unwrap()
+        .ok();
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_millis(2000),
+        "closed after {waited:?}; the idle timeout is 500 ms"
+    );
+    assert!(h2_get(&mut send, "/prod/hello").await.is_err());
+    assert_eq!(refused(&tg, "tls", "header_read_timeout").await, 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // 4 and 5. Mutual TLS
 // ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -230,5 +230,88 @@ impl<S: AsyncWrite> AsyncWrite for GuardedIo<S> {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// Requests in flight on an HTTP/2 connection, for its timeouts. HTTP/2's frames are hyper's,
+/// so this guard sees requests, not bytes: a connection must start its first request within
+/// the header read timeout, and is closed once it has had no request in flight for the idle
+/// timeout. A client that opens a connection and dribbles a request's headers (or sends
+/// nothing but pings) is cut off like an HTTP/1.1 slowloris, within the header timeout before
+/// its first request and within the idle timeout after one.
+#[derive(Debug)]
+pub struct StreamActivity {
+    in_flight: AtomicUsize,
+    /// A request has been started on the connection.
+    served: AtomicBool,
+    /// When the connection last had no request in flight, in nanoseconds after `base`.
+    idle_since: AtomicU64,
+    base: Instant,
+}
+
+/// A request in flight on an HTTP/2 connection; dropping it (when the response has been
+/// sent, or the request abandoned) ends it.
+#[derive(Debug)]
+pub struct InFlight(Arc<StreamActivity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let a = &self.0;
+        if a.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            a.idle_since
+                .store(a.base.elapsed().as_nanos() as u64, Ordering::Release);
+        }
+    }
+}
+
+impl StreamActivity {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            in_flight: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
+            idle_since: AtomicU64::new(0),
+            base: Instant::now(),
+        })
+    }
+
+    /// A request has been received and handed to the gateway.
+    pub fn start(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.served.store(true, Ordering::Release);
+        InFlight(self.clone())
+    }
+
+    /// Resolves when the connection has gone too long without a request in flight: `first`
+    /// before its first request (`"header_read_timeout"`), `idle` after
+    /// (`"idle_timeout"`).
+    pub async fn expired(&self, first: Duration, idle: Duration) -> &'static str {
+        loop {
+            let now = Instant::now();
+            if self.in_flight.load(Ordering::Acquire) > 0 {
+                // Busy: look again later (a request has no deadline here; it is bounded by
+                // the integration timeout).
+                tokio::time::sleep(first.min(idle)).await;
+                continue;
+            }
+            let served = self.served.load(Ordering::Acquire);
+            let idle_since = self.idle_since.load(Ordering::Acquire);
+            let deadline =
+                self.base + Duration::from_nanos(idle_since) + if served { idle } else { first };
+            if deadline <= now {
+                // A request may have started, or come and gone, since the first look.
+                if self.in_flight.load(Ordering::Acquire) == 0
+                    && self.idle_since.load(Ordering::Acquire) == idle_since
+                    && self.served.load(Ordering::Acquire) == served
+                {
+                    return if served {
+                        "idle_timeout"
+                    } else {
+                        "header_read_timeout"
+                    };
+                }
+                continue;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
     }
 }

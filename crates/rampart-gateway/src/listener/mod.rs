@@ -25,7 +25,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use self::conn::{ConnPhase, GuardedIo};
+use self::conn::{ConnPhase, GuardedIo, InFlight, StreamActivity};
 use self::tls::{TlsInfo, TlsSpec};
 use crate::body::RecordedBody;
 
@@ -73,7 +73,18 @@ pub struct ConnInfo {
     /// The peer's IP address as a header value (for `X-Forwarded-For`), made once.
     pub peer_ip_header: http::HeaderValue,
     pub tls: Option<TlsInfo>,
+    /// HTTP/1.1: the connection guard's phase.
     pub phase: Option<Arc<ConnPhase>>,
+    /// HTTP/2: the requests in flight, for the connection's timeouts.
+    pub streams: Option<Arc<StreamActivity>>,
+}
+
+impl ConnInfo {
+    /// Marks a request in flight until the returned guard is dropped (HTTP/2; `None` for
+    /// HTTP/1.1, whose guard follows [`ConnPhase`]).
+    pub fn request_in_flight(&self) -> Option<InFlight> {
+        self.streams.as_ref().map(|s| s.start())
+    }
 }
 
 /// The request handler the listener drives.
@@ -239,7 +250,7 @@ async fn serve<H: Handler>(
     match tls {
         None => {
             let phase = ConnPhase::new();
-            let info = ConnInfo::new(index, name, peer, None, Some(phase.clone()));
+            let info = ConnInfo::new(index, name, peer, None, Some(phase.clone()), None);
             serve_h1(handler, info, tcp, phase, &limits, watcher).await;
         }
         Some(cfg) => {
@@ -265,8 +276,16 @@ async fn serve<H: Handler>(
             let tls_info = TlsInfo::from_connection(stream.get_ref().1);
             let h2 = tls_info.alpn.as_deref() == Some("h2");
             if h2 {
-                let info = ConnInfo::new(index, name, peer, Some(tls_info), None);
-                let svc = service(handler, info);
+                let streams = StreamActivity::new();
+                let info = ConnInfo::new(
+                    index,
+                    name.clone(),
+                    peer,
+                    Some(tls_info),
+                    None,
+                    Some(streams.clone()),
+                );
+                let svc = service(handler.clone(), info);
                 let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
                 b.timer(TokioTimer::new())
                     .max_header_list_size(limits.max_header_bytes as u32)
@@ -274,12 +293,26 @@ async fn serve<H: Handler>(
                     .keep_alive_interval(Some(limits.idle_timeout))
                     .keep_alive_timeout(limits.header_read_timeout);
                 let conn = b.serve_connection(TokioIo::new(stream), svc);
-                if let Err(e) = watcher.watch(conn).await {
-                    tracing::debug!(%peer, error = %e, "h2 connection ended with an error");
+                tokio::select! {
+                    r = watcher.watch(conn) => {
+                        if let Err(e) = r {
+                            tracing::debug!(%peer, error = %e, "h2 connection ended with an error");
+                        }
+                    }
+                    // Dropping the connection closes it.
+                    why = streams.expired(limits.header_read_timeout, limits.idle_timeout) => {
+                        if why == "header_read_timeout" {
+                            handler.connection_refused(&name, why);
+                            tracing::info!(listener = %name, %peer, "h2 connection sent no request in time: closed");
+                        } else {
+                            tracing::debug!(listener = %name, %peer, "h2 connection idle: closed");
+                        }
+                    }
                 }
             } else {
                 let phase = ConnPhase::new();
-                let info = ConnInfo::new(index, name, peer, Some(tls_info), Some(phase.clone()));
+                let info =
+                    ConnInfo::new(index, name, peer, Some(tls_info), Some(phase.clone()), None);
                 serve_h1(handler, info, stream, phase, &limits, watcher).await;
             }
         }
@@ -293,6 +326,7 @@ impl ConnInfo {
         peer: SocketAddr,
         tls: Option<TlsInfo>,
         phase: Option<Arc<ConnPhase>>,
+        streams: Option<Arc<StreamActivity>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             listener,
@@ -302,6 +336,7 @@ impl ConnInfo {
             peer,
             tls,
             phase,
+            streams,
         })
     }
 }
