@@ -512,6 +512,16 @@ impl Shared {
         if old.cfg.admin != cfg.admin {
             tracing::warn!("server.admin changed: restart to apply");
         }
+        // Rate-based rules that did not change keep their counters: a reload must not
+        // reset who is over a limit.
+        for (name, acl) in &cfg.web_acls {
+            if let Some(previous) = old.cfg.web_acls.get(name) {
+                let n = acl.adopt_rate_state(previous);
+                if n > 0 {
+                    tracing::info!(web_acl = %name, rules = n, "rate-based counters carried over");
+                }
+            }
+        }
         for (slot, new) in self.tls.iter().zip(&cfg.tls_configs) {
             slot.store(new.clone());
         }

@@ -222,6 +222,51 @@ apis:
 }
 
 #[tokio::test]
+async fn rate_counters_survive_a_reload_unless_the_rule_changed() {
+    let dir = tempdir();
+    let rate = |limit: u64| {
+        json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
+            "Statement": {"RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}}])
+    };
+    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate(10))).unwrap();
+    let yaml = |body: &str| {
+        format!(
+            "{}  waf:
+    web_acls: {{main: main-acl.json}}
+apis:
+  - name: open
+    base_path: /
+    public: true
+    web_acl: main
+    routes:
+      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: {body}}}}}
+",
+            server_section("")
+        )
+    };
+    let gw = start_in(dir, &yaml("ok")).await;
+    let a = gw.addr("main");
+    for _ in 0..11 {
+        get(a, "/x").await;
+    }
+    assert_eq!(get(a, "/x").await.status, 403);
+    // Another change to the configuration, the ACL as it was: still blocked.
+    std::fs::write(gw.config_path(), yaml("changed")).unwrap();
+    gw.gw.reload().await.expect("reloads");
+    assert_eq!(get(a, "/x").await.status, 403, "counters reset by a reload");
+    // A new limit starts afresh.
+    std::fs::write(
+        gw.dir.path().join("main-acl.json"),
+        acl_json("main", rate(20)),
+    )
+    .unwrap();
+    gw.gw.reload().await.expect("reloads");
+    let r = get(a, "/x").await;
+    assert_eq!((r.status, r.text()), (200, "changed".to_string()));
+}
+
+#[tokio::test]
 async fn bad_web_acls_are_configuration_errors_with_paths() {
     let dir = tempdir();
     let bad = json!({"Name": "bad", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "r", "Priority": 0,

@@ -39,6 +39,28 @@ impl CompiledAcl {
         }
     }
 
+    /// Carries the counters of rate-based rules over from `old`, the web ACL this one
+    /// replaces on a configuration reload, so a reload does not reset who is over a limit.
+    /// A rule's counters carry over when it is unchanged: the same rule (by name, rule
+    /// groups' members as `Rule/GroupRule`), the same aggregation keys, limit, window and
+    /// key bound (its scope-down statement may change). Returns how many carried over;
+    /// call it before the ACL serves requests (later calls change nothing).
+    pub fn adopt_rate_state(&self, old: &CompiledAcl) -> usize {
+        let mut previous = std::collections::HashMap::new();
+        each_rate(&old.rules, &mut |id, r| {
+            previous.insert(id, r.tracker().clone());
+        });
+        let mut adopted = 0;
+        each_rate(&self.rules, &mut |id, r| {
+            if let Some(t) = previous.get(&id) {
+                if r.adopted.set(t.clone()).is_ok() {
+                    adopted += 1;
+                }
+            }
+        });
+        adopted
+    }
+
     /// Rule names in evaluation order (rule groups as `Rule/GroupRule`).
     pub fn rule_names(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -129,9 +151,19 @@ pub(crate) enum CStatement {
 
 #[derive(Debug)]
 pub(crate) struct CRate {
-    pub tracker: RateTracker,
+    tracker: Arc<RateTracker>,
+    /// The counters of the same rule in the web ACL this one replaced on a reload
+    /// ([`CompiledAcl::adopt_rate_state`]); set once, before the ACL serves requests.
+    adopted: std::sync::OnceLock<Arc<RateTracker>>,
     pub key: AggKey,
     pub scope_down: Option<CStatement>,
+}
+
+impl CRate {
+    /// The counters in use: adopted from the previous web ACL, or this one's own.
+    pub fn tracker(&self) -> &Arc<RateTracker> {
+        self.adopted.get().unwrap_or(&self.tracker)
+    }
 }
 
 #[derive(Debug)]
@@ -1259,7 +1291,8 @@ impl Ctx<'_> {
                     }
                 };
                 Some(CStatement::Rate(Box::new(CRate {
-                    tracker,
+                    tracker: Arc::new(tracker),
+                    adopted: std::sync::OnceLock::new(),
                     key,
                     scope_down,
                 })))
@@ -1332,6 +1365,45 @@ fn ascii_regex_set<S: AsRef<str>>(p: &[S]) -> Result<regex::bytes::RegexSet, reg
         .size_limit(8 << 20)
         .dfa_size_limit(8 << 20)
         .build()
+}
+
+/// Every rate-based statement of `rules` with its identity for [`CompiledAcl::adopt_rate_state`]:
+/// the rule's qualified name, the statement's place among the rule's rate statements, its
+/// aggregation keys and its settings.
+fn each_rate(rules: &[CRule], f: &mut impl FnMut(String, &CRate)) {
+    fn walk(s: &CStatement, rule: &str, n: &mut usize, f: &mut impl FnMut(String, &CRate)) {
+        match s {
+            CStatement::Rate(r) => {
+                f(
+                    format!("{rule}#{n}|{:?}|{:?}", r.key, r.tracker.config()),
+                    r,
+                );
+                *n += 1;
+                if let Some(s) = &r.scope_down {
+                    walk(s, rule, n, f);
+                }
+            }
+            CStatement::And(v) | CStatement::Or(v) => {
+                v.iter().for_each(|s| walk(s, rule, n, f));
+            }
+            CStatement::Not(s) => walk(s, rule, n, f),
+            _ => {}
+        }
+    }
+    for r in rules {
+        let mut n = 0;
+        match &r.kind {
+            CKind::Plain { statement, .. } => walk(statement, &r.qualified, &mut n, f),
+            CKind::Group {
+                scope_down, rules, ..
+            } => {
+                if let Some(s) = scope_down {
+                    walk(s, &r.qualified, &mut n, f);
+                }
+                each_rate(rules, f);
+            }
+        }
+    }
 }
 
 /// Every statement of `rules`, rule groups, scope-downs and nested statements included,

@@ -331,7 +331,7 @@ impl<'p> Eval<'p, '_, '_> {
                     self.loc = None;
                 }
                 match self.agg_key(&r.key) {
-                    AggResult::Key(k) => r.tracker.record(&k, self.now_ms),
+                    AggResult::Key(k) => r.tracker().record(&k, self.now_ms),
                     AggResult::Skip => false,
                     AggResult::Fallback(fb) => fb == Fallback::Match,
                 }

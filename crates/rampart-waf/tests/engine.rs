@@ -837,6 +837,58 @@ fn managed_group_scope_down_and_unknown_names() {
 }
 
 #[test]
+fn rate_counters_carry_over_to_an_unchanged_rule_on_reload() {
+    let rate = |limit: u64, window: u64| {
+        json!({"RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": window,
+            "AggregateKeyType": "IP"}})
+    };
+    let r = req("GET", "/").ip("192.0.2.1");
+    let old = acl(json!([rule("rate", 0, rate(10, 60), "Block")]));
+    for i in 0..11 {
+        r.eval_at(&old, 1000 + i);
+    }
+    assert!(r.eval_at(&old, 1020).blocked());
+
+    // The same rule in a reloaded ACL (another rule added before it): still over the limit,
+    // and the counts are shared, so requests on either ACL count.
+    let new = acl(json!([
+        rule(
+            "other",
+            0,
+            json!({"ByteMatchStatement": {"SearchString": "x",
+            "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            "PositionalConstraint": "CONTAINS"}}),
+            "Count"
+        ),
+        rule("rate", 1, rate(10, 60), "Block")
+    ]));
+    assert!(
+        !r.eval_at(&new, 1030).blocked(),
+        "fresh counters before adoption"
+    );
+    assert_eq!(new.adopt_rate_state(&old), 1);
+    assert!(r.eval_at(&new, 1040).blocked(), "counters carried over");
+    assert_eq!(new.adopt_rate_state(&old), 0, "adopted once only");
+    // The key recovers as before.
+    assert!(!r.eval_at(&new, 1000 + 121_000).blocked());
+
+    // A changed limit, window or key starts afresh; so does another rule name.
+    for (name, statement) in [
+        ("rate", rate(20, 60)),
+        ("rate", rate(10, 120)),
+        (
+            "rate",
+            json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+            "AggregateKeyType": "CONSTANT"}}),
+        ),
+        ("renamed", rate(10, 60)),
+    ] {
+        let changed = acl(json!([rule(name, 0, statement.clone(), "Block")]));
+        assert_eq!(changed.adopt_rate_state(&old), 0, "{name} {statement}");
+    }
+}
+
+#[test]
 fn rate_based_rules_block_and_recover() {
     let a = acl(json!([rule(
         "rate",

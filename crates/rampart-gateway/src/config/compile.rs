@@ -1332,6 +1332,7 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         keys_required,
         usage_rt: None,
         waf_matches: None,
+        web_acls,
     })
 }
 

@@ -60,6 +60,8 @@ pub struct Compiled {
     pub usage_rt: Option<std::sync::Arc<crate::usage::Usage>>,
     /// `rampart_waf_rule_matches_total` (set by the gateway).
     pub waf_matches: Option<crate::record::metrics::WafMatches>,
+    /// The web ACLs of `server.waf.web_acls`, by name (the APIs hold them too).
+    pub web_acls: std::collections::HashMap<String, Arc<rampart_waf::CompiledAcl>>,
 }
 
 /// One configuration error.
