@@ -145,6 +145,33 @@ pub fn compile_api_waf(
     Arc::new(w)
 }
 
+/// The addresses that rate-based rules aggregating by IP or forwarded IP block (or count)
+/// now, for the admin API's `GET /admin/waf/managed-keys`: per web ACL and rule, in the
+/// shape of AWS's `GetRateBasedStatementManagedKeys`.
+pub fn managed_keys(acls: &HashMap<String, Arc<CompiledAcl>>) -> serde_json::Value {
+    let now = now_ms();
+    let mut names: Vec<&String> = acls.keys().collect();
+    names.sort();
+    let mut items = Vec::new();
+    for name in names {
+        for (rule, ips) in acls[name].rate_managed_keys(now) {
+            let (v4, v6): (Vec<_>, Vec<_>) = ips.iter().partition(|ip| ip.is_ipv4());
+            let list = |ips: Vec<&std::net::IpAddr>| -> Vec<String> {
+                ips.iter()
+                    .map(|ip| format!("{ip}/{}", if ip.is_ipv4() { 32 } else { 128 }))
+                    .collect()
+            };
+            items.push(serde_json::json!({
+                "webAcl": name,
+                "rule": rule,
+                "ManagedKeysIPV4": {"IPAddressVersion": "IPV4", "Addresses": list(v4)},
+                "ManagedKeysIPV6": {"IPAddressVersion": "IPV6", "Addresses": list(v6)},
+            }));
+        }
+    }
+    serde_json::json!({ "items": items })
+}
+
 fn now_ms() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_millis() as u64

@@ -267,6 +267,78 @@ apis:
 }
 
 #[tokio::test]
+async fn the_admin_api_lists_the_addresses_a_rate_rule_blocks() {
+    const TOKEN: &str = "waf-admin-token-0123456789abcdef0123";
+    let dir = tempdir();
+    let rate = json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
+        "Statement": {"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+            "AggregateKeyType": "FORWARDED_IP",
+            "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "NO_MATCH"}}}}]);
+    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate)).unwrap();
+    let yaml = format!(
+        "server:
+  listeners:
+    - name: main
+      bind: 127.0.0.1:0
+  admin:
+    bind: 127.0.0.1:0
+    token: {TOKEN}
+  access_log:
+    output: access.log
+  waf:
+    web_acls: {{main: main-acl.json}}
+apis:
+  - name: open
+    base_path: /
+    public: true
+    web_acl: main
+    routes:
+      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: ok}}}}
+"
+    );
+    let gw = start_in(dir, &yaml).await;
+    let a = gw.addr("main");
+    for (ip, n) in [
+        ("198.51.100.7", 12),
+        ("2001:db8::42", 11),
+        ("203.0.113.5", 3),
+    ] {
+        for _ in 0..n {
+            request(a, "GET", "/x", &[("x-forwarded-for", ip)], b"").await;
+        }
+    }
+    let auth = format!("Bearer {TOKEN}");
+    let r = request(
+        gw.admin(),
+        "GET",
+        "/admin/waf/managed-keys",
+        &[("authorization", &auth)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"items": [{"webAcl": "main", "rule": "rate",
+            "ManagedKeysIPV4": {"IPAddressVersion": "IPV4", "Addresses": ["198.51.100.7/32"]},
+            "ManagedKeysIPV6": {"IPAddressVersion": "IPV6", "Addresses": ["2001:db8::42/128"]}}]})
+    );
+    // The admin token is required; other methods are refused.
+    let r = request(gw.admin(), "GET", "/admin/waf/managed-keys", &[], b"").await;
+    assert_eq!(r.status, 401);
+    let r = request(
+        gw.admin(),
+        "DELETE",
+        "/admin/waf/managed-keys",
+        &[("authorization", &auth)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 405);
+}
+
+#[tokio::test]
 async fn bad_web_acls_are_configuration_errors_with_paths() {
     let dir = tempdir();
     let bad = json!({"Name": "bad", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "r", "Priority": 0,

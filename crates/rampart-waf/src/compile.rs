@@ -46,19 +46,52 @@ impl CompiledAcl {
     /// key bound (its scope-down statement may change). Returns how many carried over;
     /// call it before the ACL serves requests (later calls change nothing).
     pub fn adopt_rate_state(&self, old: &CompiledAcl) -> usize {
+        let id = |rule: &str, n: usize, r: &CRate| {
+            format!("{rule}#{n}|{:?}|{:?}", r.key, r.tracker.config())
+        };
         let mut previous = std::collections::HashMap::new();
-        each_rate(&old.rules, &mut |id, r| {
-            previous.insert(id, r.tracker().clone());
+        each_rate(&old.rules, &mut |rule, n, r| {
+            previous.insert(id(rule, n, r), r.tracker().clone());
         });
         let mut adopted = 0;
-        each_rate(&self.rules, &mut |id, r| {
-            if let Some(t) = previous.get(&id) {
+        each_rate(&self.rules, &mut |rule, n, r| {
+            if let Some(t) = previous.get(&id(rule, n, r)) {
                 if r.adopted.set(t.clone()).is_ok() {
                     adopted += 1;
                 }
             }
         });
         adopted
+    }
+
+    /// The addresses each rate-based rule that aggregates by IP or forwarded IP blocks (or
+    /// counts) at `now_ms` (the clock [`CompiledAcl::evaluate`] is given), as AWS's
+    /// `GetRateBasedStatementManagedKeys` lists them: per rule (`Rule` or `Rule/GroupRule`),
+    /// up to [`crate::rate::LIMITED_KEYS_CAP`] addresses, sorted.
+    pub fn rate_managed_keys(&self, now_ms: u64) -> Vec<(String, Vec<std::net::IpAddr>)> {
+        let mut out = Vec::new();
+        each_rate(&self.rules, &mut |rule, _, r| {
+            if !matches!(r.key, AggKey::Ip | AggKey::Forwarded(..)) {
+                return;
+            }
+            let mut ips: Vec<std::net::IpAddr> = r
+                .tracker()
+                .limited_keys(now_ms)
+                .into_iter()
+                .filter_map(|k| match k.len() {
+                    4 => <[u8; 4]>::try_from(k.as_slice())
+                        .ok()
+                        .map(std::net::IpAddr::from),
+                    16 => <[u8; 16]>::try_from(k.as_slice())
+                        .ok()
+                        .map(std::net::IpAddr::from),
+                    _ => None,
+                })
+                .collect();
+            ips.sort();
+            out.push((rule.to_owned(), ips));
+        });
+        out
     }
 
     /// Rule names in evaluation order (rule groups as `Rule/GroupRule`).
@@ -1290,6 +1323,12 @@ impl Ctx<'_> {
                         return None;
                     }
                 };
+                // Addresses over the limit can be listed (`CompiledAcl::rate_managed_keys`).
+                let tracker = if matches!(key, AggKey::Ip | AggKey::Forwarded(..)) {
+                    tracker.remember_limited_keys()
+                } else {
+                    tracker
+                };
                 Some(CStatement::Rate(Box::new(CRate {
                     tracker: Arc::new(tracker),
                     adopted: std::sync::OnceLock::new(),
@@ -1367,17 +1406,13 @@ fn ascii_regex_set<S: AsRef<str>>(p: &[S]) -> Result<regex::bytes::RegexSet, reg
         .build()
 }
 
-/// Every rate-based statement of `rules` with its identity for [`CompiledAcl::adopt_rate_state`]:
-/// the rule's qualified name, the statement's place among the rule's rate statements, its
-/// aggregation keys and its settings.
-fn each_rate(rules: &[CRule], f: &mut impl FnMut(String, &CRate)) {
-    fn walk(s: &CStatement, rule: &str, n: &mut usize, f: &mut impl FnMut(String, &CRate)) {
+/// Every rate-based statement of `rules`, with the qualified name of its rule and its place
+/// among the rule's rate statements.
+fn each_rate(rules: &[CRule], f: &mut impl FnMut(&str, usize, &CRate)) {
+    fn walk(s: &CStatement, rule: &str, n: &mut usize, f: &mut impl FnMut(&str, usize, &CRate)) {
         match s {
             CStatement::Rate(r) => {
-                f(
-                    format!("{rule}#{n}|{:?}|{:?}", r.key, r.tracker.config()),
-                    r,
-                );
+                f(rule, *n, r);
                 *n += 1;
                 if let Some(s) = &r.scope_down {
                     walk(s, rule, n, f);

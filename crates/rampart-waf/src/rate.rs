@@ -126,6 +126,7 @@
 //! the shard's state is plain counters, consistent between any two statements that could
 //! panic.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::mem::size_of;
@@ -510,12 +511,20 @@ fn pos_u32(pos: usize) -> u32 {
 #[repr(align(64))]
 struct PaddedShard(Mutex<Shard>);
 
+/// At most this many over-limit keys are remembered by name ([`RateTracker::remember_limited_keys`]).
+pub const LIMITED_KEYS_CAP: usize = 10_000;
+/// Only keys of at most this many bytes are remembered (IP addresses: 4 or 16).
+pub const LIMITED_KEY_MAX_LEN: usize = 16;
+
 /// Per-key request counts of one rate-based rule (see the module docs).
 pub struct RateTracker {
     config: RateConfig,
     window: Window,
     hasher: RandomState,
     shards: Box<[PaddedShard]>,
+    /// When enabled: the keys that went over the limit, by hash, so they can be listed
+    /// (the table itself keeps hashes only). Bounded by [`LIMITED_KEYS_CAP`].
+    limited: Option<Mutex<HashMap<u64, Box<[u8]>>>>,
 }
 
 impl fmt::Debug for RateTracker {
@@ -546,7 +555,33 @@ impl RateTracker {
             },
             hasher: RandomState::new(),
             shards,
+            limited: None,
         })
+    }
+
+    /// Also remember the keys (of at most [`LIMITED_KEY_MAX_LEN`] bytes: addresses) that go
+    /// over the limit, up to [`LIMITED_KEYS_CAP`] at once, for [`RateTracker::limited_keys`].
+    /// Costs nothing for requests under the limit.
+    pub fn remember_limited_keys(mut self) -> Self {
+        self.limited = Some(Mutex::new(HashMap::new()));
+        self
+    }
+
+    /// The remembered keys that are over the limit at `now_ms` (see
+    /// [`RateTracker::remember_limited_keys`]; empty when not enabled), in no particular
+    /// order. Keys that have fallen back to the limit are forgotten.
+    pub fn limited_keys(&self, now_ms: u64) -> Vec<Vec<u8>> {
+        let Some(limited) = &self.limited else {
+            return Vec::new();
+        };
+        let mut map = limited.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|&hash, _| {
+            let shard = self.shard(hash);
+            shard.find(hash).is_some_and(|pos| {
+                self.window.estimate(&shard.entries[pos], now_ms) > self.config.limit
+            })
+        });
+        map.values().map(|k| k.to_vec()).collect()
     }
 
     /// The settings.
@@ -566,7 +601,17 @@ impl RateTracker {
         };
         let e = &mut shard.entries[pos];
         self.window.add(e, now_ms);
-        self.window.estimate(e, now_ms) > self.config.limit
+        let over = self.window.estimate(e, now_ms) > self.config.limit;
+        drop(shard);
+        if over && key.len() <= LIMITED_KEY_MAX_LEN {
+            if let Some(limited) = &self.limited {
+                let mut map = limited.lock().unwrap_or_else(PoisonError::into_inner);
+                if map.len() < LIMITED_KEYS_CAP {
+                    map.entry(hash).or_insert_with(|| key.into());
+                }
+            }
+        }
+        over
     }
 
     /// Whether `key` is over the limit at `now_ms`, without counting a request.

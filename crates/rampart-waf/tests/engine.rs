@@ -889,6 +889,36 @@ fn rate_counters_carry_over_to_an_unchanged_rule_on_reload() {
 }
 
 #[test]
+fn rate_managed_keys_list_the_blocked_addresses() {
+    let by_ip = json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+        "AggregateKeyType": "IP"}});
+    let constant = json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
+        "AggregateKeyType": "CONSTANT"}});
+    let a = acl(json!([
+        rule("per-ip", 0, by_ip, "Count"),
+        rule("all", 1, constant, "Count")
+    ]));
+    let v4 = req("GET", "/").ip("192.0.2.1");
+    let v6 = req("GET", "/").ip("2001:db8::7");
+    let quiet = req("GET", "/").ip("192.0.2.9");
+    for i in 0..11 {
+        v4.eval_at(&a, 1000 + i);
+        v6.eval_at(&a, 1000 + i);
+    }
+    quiet.eval_at(&a, 1020);
+    let keys = a.rate_managed_keys(1030);
+    let ips: Vec<std::net::IpAddr> =
+        vec!["192.0.2.1".parse().unwrap(), "2001:db8::7".parse().unwrap()];
+    // The CONSTANT rule is over its limit too, but has no addresses to list.
+    assert_eq!(keys, vec![("per-ip".to_string(), ips)]);
+    // Two windows later nobody is over the limit.
+    assert_eq!(
+        a.rate_managed_keys(1000 + 121_000),
+        vec![("per-ip".to_string(), vec![])]
+    );
+}
+
+#[test]
 fn rate_based_rules_block_and_recover() {
     let a = acl(json!([rule(
         "rate",

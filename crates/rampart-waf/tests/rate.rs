@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rampart_waf::rate::{
-    RateConfig, RateError, RateTracker, DEFAULT_MAX_KEYS, MEMORY_BYTES_PER_KEY, MEMORY_FIXED_BYTES,
-    SUB_BUCKETS,
+    RateConfig, RateError, RateTracker, DEFAULT_MAX_KEYS, LIMITED_KEYS_CAP, MEMORY_BYTES_PER_KEY,
+    MEMORY_FIXED_BYTES, SUB_BUCKETS,
 };
 use std::collections::VecDeque;
 
@@ -554,4 +554,50 @@ fn small_max_keys_bounds() {
         .memory_bound_bytes();
         assert!(t.approx_memory_bytes() <= bound, "max_keys {max_keys}");
     }
+}
+
+/// Keys over the limit are listed by name when the tracker remembers them, forgotten once
+/// they fall back to the limit, and never more than `LIMITED_KEYS_CAP` at once.
+#[test]
+fn limited_keys_are_listed_while_over_the_limit() {
+    let t = tracker(3, 60).remember_limited_keys();
+    let (a, b, long) = (&[192u8, 0, 2, 1][..], &[192u8, 0, 2, 2][..], &[7u8; 17][..]);
+    for i in 0..5 {
+        t.record(a, i * SEC);
+        t.record(long, i * SEC);
+    }
+    for i in 0..3 {
+        t.record(b, i * SEC);
+    }
+    assert!(t.is_limited(a, 5 * SEC) && t.is_limited(long, 5 * SEC) && !t.is_limited(b, 5 * SEC));
+    // `long` is over the limit too, but only keys of at most 16 bytes (addresses) are kept.
+    assert_eq!(t.limited_keys(5 * SEC), vec![a.to_vec()]);
+    // Once the window has passed, `a` has recovered and is forgotten.
+    assert!(t.limited_keys(200 * SEC).is_empty());
+    assert!(
+        t.limited_keys(5 * SEC).is_empty(),
+        "forgotten, not just hidden"
+    );
+    // Over the limit again: listed again.
+    for i in 0..4 {
+        t.record(a, 300 * SEC + i);
+    }
+    assert_eq!(t.limited_keys(300 * SEC + 10), vec![a.to_vec()]);
+
+    // A tracker that was not asked to remember lists nothing.
+    let plain = tracker(3, 60);
+    for i in 0..5 {
+        plain.record(a, i * SEC);
+    }
+    assert!(plain.is_limited(a, 5 * SEC));
+    assert!(plain.limited_keys(5 * SEC).is_empty());
+
+    // Bounded: more keys over the limit than the cap, the cap remembered, all still counted.
+    let t = tracker(1, 60).remember_limited_keys();
+    let n = LIMITED_KEYS_CAP as u32 + 500;
+    for k in 0..n {
+        t.record(&k.to_be_bytes(), 0);
+        assert!(t.record(&k.to_be_bytes(), 1), "key {k} over the limit");
+    }
+    assert_eq!(t.limited_keys(2).len(), LIMITED_KEYS_CAP);
 }

@@ -1,4 +1,5 @@
-//! The admin API: API keys and usage plans over JSON REST, on the admin listener only.
+//! The admin API: API keys and usage plans over JSON REST, and the addresses rate-based WAF
+//! rules block, on the admin listener only.
 //!
 //! Every request needs `Authorization: Bearer <server.admin.token>` (compared in constant
 //! time); without a configured token the API is off. Every change is logged at `info` on
@@ -20,6 +21,7 @@
 //! | `POST /admin/usageplans/{id}/keys` | `{"keyId": "..."}` | 201 |
 //! | `DELETE /admin/usageplans/{id}/keys/{keyId}` | | 204 |
 //! | `GET /admin/usageplans/{id}/usage?startDate=&endDate=[&keyId=]` | | API Gateway's `GetUsage`: `{"usagePlanId", "startDate", "endDate", "items": {keyId: [[used, remaining], ...]}}`, one pair per day |
+//! | `GET /admin/waf/managed-keys` | | the addresses rate-based rules (by IP or forwarded IP) block now, per web ACL and rule, as AWS's `GetRateBasedStatementManagedKeys`: `{"items": [{"webAcl", "rule", "ManagedKeysIPV4": {"IPAddressVersion", "Addresses": ["192.0.2.1/32"]}, "ManagedKeysIPV6": {...}}]}` (works without API keys in use) |
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -108,6 +110,15 @@ pub async fn handle(
     if !presented.is_some_and(|p| token.matches(p)) {
         tracing::warn!(target: "rampart::audit", peer = %peer, path = req.uri().path(), present = presented.is_some(), "admin API: authentication failed");
         return reply(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+    }
+    if let Some(rest) = req.uri().path().strip_prefix("/admin/waf/") {
+        return reply(match (req.method(), rest.trim_end_matches('/')) {
+            (&Method::GET, "managed-keys") => {
+                (StatusCode::OK, crate::waf::managed_keys(&shared.web_acls()))
+            }
+            (_, "managed-keys") => message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+            _ => message(StatusCode::NOT_FOUND, "Not Found"),
+        });
     }
     let Some(usage) = shared.usage.clone() else {
         return reply(message(
