@@ -524,7 +524,16 @@ pub struct RateTracker {
     shards: Box<[PaddedShard]>,
     /// When enabled: the keys that went over the limit, by hash, so they can be listed
     /// (the table itself keeps hashes only). Bounded by [`LIMITED_KEYS_CAP`].
-    limited: Option<Mutex<HashMap<u64, Box<[u8]>>>>,
+    limited: Option<Mutex<Limited>>,
+}
+
+/// The keys over the limit, by hash (see [`RateTracker::remember_limited_keys`]).
+#[derive(Default)]
+struct Limited {
+    keys: HashMap<u64, Box<[u8]>>,
+    /// When full, keys that have recovered are dropped to make room, at most once per
+    /// second (`now_ms` of the last time).
+    pruned_at: Option<u64>,
 }
 
 impl fmt::Debug for RateTracker {
@@ -563,8 +572,19 @@ impl RateTracker {
     /// over the limit, up to [`LIMITED_KEYS_CAP`] at once, for [`RateTracker::limited_keys`].
     /// Costs nothing for requests under the limit.
     pub fn remember_limited_keys(mut self) -> Self {
-        self.limited = Some(Mutex::new(HashMap::new()));
+        self.limited = Some(Mutex::new(Limited::default()));
         self
+    }
+
+    /// Drops the remembered keys that are no longer over the limit at `now_ms`.
+    fn prune_limited(&self, limited: &mut Limited, now_ms: u64) {
+        limited.keys.retain(|&hash, _| {
+            let shard = self.shard(hash);
+            shard.find(hash).is_some_and(|pos| {
+                self.window.estimate(&shard.entries[pos], now_ms) > self.config.limit
+            })
+        });
+        limited.pruned_at = Some(now_ms);
     }
 
     /// The remembered keys that are over the limit at `now_ms` (see
@@ -574,14 +594,9 @@ impl RateTracker {
         let Some(limited) = &self.limited else {
             return Vec::new();
         };
-        let mut map = limited.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|&hash, _| {
-            let shard = self.shard(hash);
-            shard.find(hash).is_some_and(|pos| {
-                self.window.estimate(&shard.entries[pos], now_ms) > self.config.limit
-            })
-        });
-        map.values().map(|k| k.to_vec()).collect()
+        let mut limited = limited.lock().unwrap_or_else(PoisonError::into_inner);
+        self.prune_limited(&mut limited, now_ms);
+        limited.keys.values().map(|k| k.to_vec()).collect()
     }
 
     /// The settings.
@@ -605,9 +620,17 @@ impl RateTracker {
         drop(shard);
         if over && key.len() <= LIMITED_KEY_MAX_LEN {
             if let Some(limited) = &self.limited {
-                let mut map = limited.lock().unwrap_or_else(PoisonError::into_inner);
-                if map.len() < LIMITED_KEYS_CAP {
-                    map.entry(hash).or_insert_with(|| key.into());
+                let mut limited = limited.lock().unwrap_or_else(PoisonError::into_inner);
+                if limited.keys.len() >= LIMITED_KEYS_CAP
+                    && !limited.keys.contains_key(&hash)
+                    && limited
+                        .pruned_at
+                        .is_none_or(|t| now_ms.saturating_sub(t) >= 1000)
+                {
+                    self.prune_limited(&mut limited, now_ms);
+                }
+                if limited.keys.len() < LIMITED_KEYS_CAP {
+                    limited.keys.entry(hash).or_insert_with(|| key.into());
                 }
             }
         }

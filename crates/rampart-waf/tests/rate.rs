@@ -600,4 +600,11 @@ fn limited_keys_are_listed_while_over_the_limit() {
         assert!(t.record(&k.to_be_bytes(), 1), "key {k} over the limit");
     }
     assert_eq!(t.limited_keys(2).len(), LIMITED_KEYS_CAP);
+    // When the remembered ones have recovered, a new key over the limit takes their room
+    // (without waiting for a listing).
+    let later = 200 * SEC;
+    let fresh = u32::MAX.to_be_bytes();
+    t.record(&fresh, later);
+    assert!(t.record(&fresh, later + 1));
+    assert_eq!(t.limited_keys(later + 2), vec![fresh.to_vec()]);
 }
