@@ -1,4 +1,4 @@
-//! `rampart keys`, `rampart plans`, `rampart usage`: clients of a running gateway's admin
+//! `rampart keys`, `rampart plans`, `rampart usage`, `rampart waf managed-keys`: clients of a running gateway's admin
 //! API (see `rampart_gateway::admin::api`). The token comes from `RAMPART_ADMIN_TOKEN` or
 //! `--token-file`, never from the command line.
 
@@ -243,6 +243,11 @@ pub fn plans(opts: AdminOpts, cmd: PlansCommand) -> ExitCode {
         ),
     };
     run(&opts, c)
+}
+
+/// `rampart waf managed-keys`: `GET /admin/waf/managed-keys`.
+pub fn waf_managed_keys(opts: AdminOpts) -> ExitCode {
+    run(&opts, call(http::Method::GET, "/admin/waf/managed-keys"))
 }
 
 pub fn usage(opts: AdminOpts, args: UsageArgs) -> ExitCode {

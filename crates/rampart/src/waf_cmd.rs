@@ -1,5 +1,6 @@
 //! `rampart waf test`: evaluates one request against a web ACL offline and explains the
 //! decision: for each rule, whether it matched, on which field, after which transformations.
+//! `rampart waf managed-keys`: what a running gateway's rate-based rules block now.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -13,6 +14,12 @@ pub enum WafCommand {
     /// Evaluate one request against a web ACL (AWS WAFv2 JSON) and explain the decision.
     /// Exit code 0 when allowed, 3 when blocked, 1 on errors.
     Test(TestArgs),
+    /// The addresses the rate-based rules of a running gateway block now, per web ACL and
+    /// rule (its admin API; AWS's GetRateBasedStatementManagedKeys).
+    ManagedKeys {
+        #[command(flatten)]
+        admin: crate::admin_cmd::AdminOpts,
+    },
 }
 
 #[derive(Args)]
@@ -55,6 +62,7 @@ fn read(p: &PathBuf) -> Result<Vec<u8>, String> {
 
 pub fn run(cmd: WafCommand) -> ExitCode {
     match cmd {
+        WafCommand::ManagedKeys { admin } => crate::admin_cmd::waf_managed_keys(admin),
         WafCommand::Test(args) => match test(args) {
             Ok(code) => code,
             Err(e) => {

@@ -1298,6 +1298,70 @@ fn cli_manages_keys_and_plans_and_quota_counts_survive_kill_9() {
 }
 
 #[test]
+fn waf_managed_keys_lists_what_a_rate_rule_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let acl = serde_json::json!({"Name": "main", "DefaultAction": {"Allow": {}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"},
+        "Rules": [{"Name": "per-ip", "Priority": 0, "Action": {"Block": {}},
+            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
+            "Statement": {"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}}]});
+    std::fs::write(dir.path().join("acl.json"), acl.to_string()).unwrap();
+    let cfg = dir.path().join("rampart.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "server:
+  listeners:
+    - name: main
+      bind: 127.0.0.1:0
+  admin:
+    bind: 127.0.0.1:0
+    token: {ADMIN_TOKEN}
+  access_log:
+    output: 'off'
+  waf:
+    web_acls: {{main: acl.json}}
+apis:
+  - name: open
+    base_path: /
+    public: true
+    web_acl: main
+    routes:
+      - {{method: GET, path: /x, integration: {{type: mock, body: ok}}}}
+"
+        ),
+    )
+    .unwrap();
+    let mut c = Command::new(BIN);
+    c.arg("serve").arg("--config").arg(&cfg);
+    let mut s = Served::spawn(c);
+    let addr = s.addr_after("listening on http://");
+    let admin = s.addr_after("admin on http://");
+    let empty = cli_json(admin, &["waf", "managed-keys"]);
+    assert_eq!(
+        empty["items"][0]["ManagedKeysIPV4"]["Addresses"],
+        serde_json::json!([])
+    );
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| http(addr, "GET", "/x", &[], b"").status)
+        .collect();
+    assert_eq!(statuses[10..], [403, 403]);
+    let keys = cli_json(admin, &["waf", "managed-keys"]);
+    assert_eq!(keys["items"][0]["rule"], "per-ip");
+    assert_eq!(
+        keys["items"][0]["ManagedKeysIPV4"]["Addresses"],
+        serde_json::json!(["127.0.0.1/32"])
+    );
+    let (ok, _, err) = cli(
+        admin,
+        "not-the-token-not-the-token",
+        &["waf", "managed-keys"],
+    );
+    assert!(!ok && err.contains("401"), "{err}");
+    drop(s);
+}
+
+#[test]
 fn waf_test_explains_the_decision() {
     let dir = tempfile::tempdir().unwrap();
     let acl = serde_json::json!({"WebACL": {"Name": "demo", "DefaultAction": {"Allow": {}},
