@@ -145,6 +145,17 @@ async fn body_bytes_limit_is_413() {
     assert_eq!(log[1]["rejected_by"], "listener");
 }
 
+/// Sends a request head that never ends on `s` and reads the answer (within 3 s).
+async fn stalled_head(s: &mut TcpStream) -> RawResponse {
+    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(3), read_response(s))
+        .await
+        .expect("no answer to a stalled head")
+        .unwrap()
+}
+
 #[tokio::test]
 async fn slowloris_gets_408_and_idle_connections_close() {
     let count = Arc::new(AtomicUsize::new(0));
@@ -152,14 +163,8 @@ async fn slowloris_gets_408_and_idle_connections_close() {
     let a = g.addr("main");
     // A head that never completes.
     let mut s = TcpStream::connect(a).await.unwrap();
-    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
-        .await
-        .unwrap();
     let t0 = Instant::now();
-    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
-        .await
-        .expect("no answer to a stalled head")
-        .unwrap();
+    let r = stalled_head(&mut s).await;
     assert_eq!(r.status, 408);
     assert_eq!(r.json()["message"], "Request Timeout");
     assert!(t0.elapsed() >= Duration::from_millis(250));
@@ -250,13 +255,7 @@ async fn the_408_is_the_configured_request_timeout_response() {
     );
     let g = start(&yaml).await;
     let mut s = TcpStream::connect(g.addr("main")).await.unwrap();
-    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
-        .await
-        .unwrap();
-    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
-        .await
-        .expect("no answer to a stalled head")
-        .unwrap();
+    let r = stalled_head(&mut s).await;
     assert_eq!(r.status, 408);
     assert_eq!(
         r.json(),
@@ -292,13 +291,7 @@ async fn a_slow_head_after_earlier_requests_gets_408_on_time() {
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     let t0 = Instant::now();
-    s.write_all(b"GET /prod/hello HTTP/1.1\r\nhost: t\r\n")
-        .await
-        .unwrap();
-    let r = tokio::time::timeout(Duration::from_secs(3), read_response(&mut s))
-        .await
-        .expect("no answer to a stalled head")
-        .unwrap();
+    let r = stalled_head(&mut s).await;
     assert_eq!(r.status, 408);
     let waited = t0.elapsed();
     assert!(

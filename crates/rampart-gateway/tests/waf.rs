@@ -192,15 +192,23 @@ apis:
     );
 }
 
-#[tokio::test]
-async fn rate_based_rule_blocks_an_ip_over_the_limit() {
-    let dir = tempdir();
-    let rate = json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
+/// A web ACL rule list: `rate`, blocking over `limit` requests a minute per key; `key` holds
+/// `AggregateKeyType` and its settings.
+fn rate_rule(limit: u64, key: serde_json::Value) -> serde_json::Value {
+    let mut statement = json!({"Limit": limit, "EvaluationWindowSec": 60});
+    if let (Some(s), Some(k)) = (statement.as_object_mut(), key.as_object()) {
+        s.extend(k.clone());
+    }
+    json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
         "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
-        "Statement": {"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}}]);
-    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate)).unwrap();
-    let yaml = format!(
-        "{}  waf:
+        "Statement": {"RateBasedStatement": statement}}])
+}
+
+/// `server` (a server section), web ACL `main` from `main-acl.json`, and an open API behind
+/// it whose `GET /{proxy+}` answers `body`.
+fn open_api_yaml(server: &str, body: &str) -> String {
+    format!(
+        "{server}  waf:
     web_acls: {{main: main-acl.json}}
 apis:
   - name: open
@@ -208,10 +216,17 @@ apis:
     public: true
     web_acl: main
     routes:
-      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: ok}}}}
-",
-        server_section("")
-    );
+      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: {body}}}}}
+"
+    )
+}
+
+#[tokio::test]
+async fn rate_based_rule_blocks_an_ip_over_the_limit() {
+    let dir = tempdir();
+    let rate = rate_rule(10, json!({"AggregateKeyType": "IP"}));
+    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate)).unwrap();
+    let yaml = open_api_yaml(&server_section(""), "ok");
     let gw = start_in(dir, &yaml).await;
     let a = gw.addr("main");
     let mut statuses = Vec::new();
@@ -224,27 +239,9 @@ apis:
 #[tokio::test]
 async fn rate_counters_survive_a_reload_unless_the_rule_changed() {
     let dir = tempdir();
-    let rate = |limit: u64| {
-        json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
-            "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
-            "Statement": {"RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}}])
-    };
+    let rate = |limit: u64| rate_rule(limit, json!({"AggregateKeyType": "IP"}));
     std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate(10))).unwrap();
-    let yaml = |body: &str| {
-        format!(
-            "{}  waf:
-    web_acls: {{main: main-acl.json}}
-apis:
-  - name: open
-    base_path: /
-    public: true
-    web_acl: main
-    routes:
-      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: {body}}}}}
-",
-            server_section("")
-        )
-    };
+    let yaml = |body: &str| open_api_yaml(&server_section(""), body);
     let gw = start_in(dir, &yaml("ok")).await;
     let a = gw.addr("main");
     for _ in 0..11 {
@@ -270,33 +267,18 @@ apis:
 async fn the_admin_api_lists_the_addresses_a_rate_rule_blocks() {
     const TOKEN: &str = "waf-admin-token-0123456789abcdef0123";
     let dir = tempdir();
-    let rate = json!([{"Name": "rate", "Priority": 0, "Action": {"Block": {}},
-        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
-        "Statement": {"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60,
-            "AggregateKeyType": "FORWARDED_IP",
-            "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "NO_MATCH"}}}}]);
-    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate)).unwrap();
-    let yaml = format!(
-        "server:
-  listeners:
-    - name: main
-      bind: 127.0.0.1:0
-  admin:
-    bind: 127.0.0.1:0
-    token: {TOKEN}
-  access_log:
-    output: access.log
-  waf:
-    web_acls: {{main: main-acl.json}}
-apis:
-  - name: open
-    base_path: /
-    public: true
-    web_acl: main
-    routes:
-      - {{method: GET, path: '/{{proxy+}}', integration: {{type: mock, body: ok}}}}
-"
+    let rate = rate_rule(
+        10,
+        json!({"AggregateKeyType": "FORWARDED_IP",
+            "ForwardedIPConfig": {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "NO_MATCH"}}),
     );
+    std::fs::write(dir.path().join("main-acl.json"), acl_json("main", rate)).unwrap();
+    let server = server_section("").replace(
+        "  admin:\n    bind: 127.0.0.1:0\n",
+        &format!("  admin:\n    bind: 127.0.0.1:0\n    token: {TOKEN}\n"),
+    );
+    assert!(server.contains(TOKEN));
+    let yaml = open_api_yaml(&server, "ok");
     let gw = start_in(dir, &yaml).await;
     let a = gw.addr("main");
     for (ip, n) in [
