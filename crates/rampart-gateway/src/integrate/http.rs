@@ -64,18 +64,17 @@ impl std::fmt::Debug for HttpIntegration {
     }
 }
 
-/// Headers that are about one connection and never cross a proxy (lowercase, as
-/// `HeaderName::as_str` gives them).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Headers that are about one connection and never cross a proxy.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -83,22 +82,24 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A token of a `Connection` header that names a hop-by-hop header (any case).
 fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+    HOP_BY_HOP
+        .iter()
+        .any(|h| h.as_str().eq_ignore_ascii_case(name))
 }
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // One pass over the distinct names finds the ones to remove; most messages have
-    // none, or only `connection`.
-    let mut present: [Option<HeaderName>; HOP_BY_HOP.len()] = Default::default();
-    let mut n = 0;
+    // One pass over the distinct names finds the ones to remove (a bit each); most
+    // messages have none, or only `connection`. Names are compared as `HeaderName`s:
+    // well-known ones by their tag, without looking at bytes.
+    let mut present = 0u16;
     for k in h.keys() {
-        if is_hop_by_hop(k.as_str()) {
-            present[n] = Some(k.clone());
-            n += 1;
+        if let Some(i) = HOP_BY_HOP.iter().position(|hop| hop == k) {
+            present |= 1 << i;
         }
     }
-    if n == 0 {
+    if present == 0 {
         return;
     }
     // Headers named in Connection are hop-by-hop too (`close` names no header; the
@@ -115,8 +116,10 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     for name in named {
         h.remove(name);
     }
-    for name in present.into_iter().flatten() {
-        h.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            h.remove(name);
+        }
     }
 }
 
