@@ -320,6 +320,8 @@ impl fmt::Display for GatewayError {
 pub struct GatewayResponse {
     pub status: StatusCode,
     pub message: String,
+    /// The message as JSON (`null` for API Gateway's empty message).
+    message_json: String,
     /// The body with the request id left out, pre-rendered up to it.
     body_prefix: String,
     pub headers: HeaderMap,
@@ -334,16 +336,16 @@ impl GatewayResponse {
         headers: HeaderMap,
         configured_message: bool,
     ) -> Self {
-        let mut body_prefix = String::from("{\"message\":");
-        if message.is_empty() && !configured_message {
-            body_prefix.push_str("null");
+        let message_json = if message.is_empty() && !configured_message {
+            "null".to_string()
         } else {
-            body_prefix.push_str(&serde_json::Value::String(message.clone()).to_string());
-        }
-        body_prefix.push_str(",\"requestId\":");
+            serde_json::Value::String(message.clone()).to_string()
+        };
+        let body_prefix = format!("{{\"message\":{message_json},\"requestId\":");
         Self {
             status,
             message,
+            message_json,
             body_prefix,
             headers,
             configured_message,
@@ -353,7 +355,7 @@ impl GatewayResponse {
 
 /// `g` without a request id, as an HTTP/1.1 response with `connection: close`.
 fn http1_closing(g: &GatewayResponse) -> Bytes {
-    let body = format!("{}}}", g.body_prefix.trim_end_matches(",\"requestId\":"));
+    let body = format!("{{\"message\":{}}}", g.message_json);
     let mut out = format!(
         "HTTP/1.1 {} {}\r\n",
         g.status.as_u16(),

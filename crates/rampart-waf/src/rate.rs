@@ -570,7 +570,9 @@ impl RateTracker {
 
     /// Also remember the keys (of at most [`LIMITED_KEY_MAX_LEN`] bytes: addresses) that go
     /// over the limit, up to [`LIMITED_KEYS_CAP`] at once, for [`RateTracker::limited_keys`].
-    /// Costs nothing for requests under the limit.
+    /// A key is remembered at the request that takes it over the limit (a key that crosses
+    /// while the list is full and holds no recovered key is missed until it crosses again);
+    /// the other requests only pay one more count estimate.
     pub fn remember_limited_keys(mut self) -> Self {
         self.limited = Some(Mutex::new(Limited::default()));
         self
@@ -615,10 +617,14 @@ impl RateTracker {
             None => shard.insert(hash, now_ms, self.window, self.config.limit),
         };
         let e = &mut shard.entries[pos];
+        // Keys are remembered when they cross the limit, not on every request over it: a
+        // flood from one address would otherwise take the list's lock on each request.
+        let was_over =
+            self.limited.is_some() && self.window.estimate(e, now_ms) > self.config.limit;
         self.window.add(e, now_ms);
         let over = self.window.estimate(e, now_ms) > self.config.limit;
         drop(shard);
-        if over && key.len() <= LIMITED_KEY_MAX_LEN {
+        if over && !was_over && key.len() <= LIMITED_KEY_MAX_LEN {
             if let Some(limited) = &self.limited {
                 let mut limited = limited.lock().unwrap_or_else(PoisonError::into_inner);
                 if limited.keys.len() >= LIMITED_KEYS_CAP

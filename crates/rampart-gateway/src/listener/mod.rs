@@ -102,9 +102,7 @@ pub trait Handler: Send + Sync + 'static {
     fn connection_refused(&self, _listener: &str, _reason: &'static str) {}
     /// The HTTP/1.1 response written when a request head is too slow (408, the connection
     /// closes); the configured `REQUEST_TIMEOUT` gateway response.
-    fn request_timeout_response(&self) -> bytes::Bytes {
-        crate::respond::GatewayResponses::default().request_timeout_http1()
-    }
+    fn request_timeout_response(&self) -> bytes::Bytes;
 }
 
 thread_local! {
