@@ -402,12 +402,12 @@ fn watch_files(
 }
 
 impl Shared {
-    /// The admin API's token of the configuration in force.
     /// The web ACLs of the configuration in force, by name.
     pub fn web_acls(&self) -> std::collections::HashMap<String, Arc<rampart_waf::CompiledAcl>> {
         self.current.load().cfg.web_acls.clone()
     }
 
+    /// The admin API's token of the configuration in force.
     pub fn admin_token(&self) -> Option<crate::usage::settings::AdminToken> {
         self.current.load().cfg.admin_token.clone()
     }
