@@ -498,6 +498,11 @@ async fn alpn_selects_http2_or_http11() {
 /// A gateway with a TLS listener and short HTTP/2-relevant timeouts, a mock route and a
 /// route to a backend that takes 700 ms (longer than the idle timeout).
 async fn start_tls_h2_timeouts() -> (TestGateway, Pki) {
+    start_tls_h2_with_idle("500ms").await
+}
+
+/// [`start_tls_h2_timeouts`] with another idle timeout (the header timeout stays 300 ms).
+async fn start_tls_h2_with_idle(idle: &str) -> (TestGateway, Pki) {
     let slow = common::backend(|_req: http::Request<hyper::body::Incoming>| async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         http::Response::new(Full::new(Bytes::from_static(b"slow")))
@@ -520,7 +525,7 @@ async fn start_tls_h2_timeouts() -> (TestGateway, Pki) {
     output: access.log
   limits:
     header_read_timeout: 300ms
-    idle_timeout: 500ms
+    idle_timeout: {idle}
 apis:
   - name: demo
     stages: [prod]
@@ -622,6 +627,140 @@ async fn an_idle_http2_connection_is_closed_but_a_busy_one_is_not() {
     let t0 = std::time::Instant::now();
     closed_after(conn, t0, 400..2000).await;
     assert!(h2_get(&mut send, "/prod/hello").await.is_err());
+    assert_eq!(refused(&tg, "tls", "header_read_timeout").await, 0);
+}
+
+/// A raw HTTP/2 connection (TLS, ALPN `h2`) that has sent the client preface and empty
+/// settings: for tests that must choose how the frames are cut.
+async fn raw_h2(addr: SocketAddr, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(cfg)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(h2_frame(0x4, 0, 0, &[])); // SETTINGS
+    stream.write_all(&hello).await.unwrap();
+    stream
+}
+
+const HEADERS: u8 = 0x1;
+const CONTINUATION: u8 = 0x9;
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// The HPACK block of `GET https://localhost{path}`: static-table `:method GET` and
+/// `:scheme https`, then `:path` and `:authority` as literals without indexing.
+fn hpack_get(path: &str) -> Vec<u8> {
+    let mut b = vec![0x82, 0x87, 0x04, path.len() as u8];
+    b.extend_from_slice(path.as_bytes());
+    b.extend_from_slice(&[0x01, 9]);
+    b.extend_from_slice(b"localhost");
+    b
+}
+
+/// Reads the server's frames (acknowledging its settings) until the response headers of
+/// `stream`, and returns the first byte of their HPACK block (`0x88`: `:status 200`).
+async fn h2_response_head(
+    conn: &mut tokio_rustls::client::TlsStream<TcpStream>,
+    stream: u32,
+) -> u8 {
+    loop {
+        let mut head = [0u8; 9];
+        conn.read_exact(&mut head).await.unwrap();
+        let len = (usize::from(head[0]) << 16) | (usize::from(head[1]) << 8) | usize::from(head[2]);
+        let mut payload = vec![0u8; len];
+        conn.read_exact(&mut payload).await.unwrap();
+        let id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        match head[3] {
+            0x4 if head[4] & 0x1 == 0 => {
+                conn.write_all(&h2_frame(0x4, 0x1, 0, &[])).await.unwrap();
+            }
+            HEADERS if id == stream => return payload[0],
+            0x7 => panic!("GOAWAY from the server: {payload:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Reads until the server closes the connection (or fails it); panics if it is still
+/// open after 5 s.
+async fn h2_closed(conn: &mut tokio_rustls::client::TlsStream<TcpStream>) {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(n) = conn.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the HTTP/2 connection was left open");
+}
+
+#[tokio::test]
+async fn an_http2_request_head_dribbled_after_a_request_is_cut_off_at_the_header_timeout() {
+    // Idle timeout 10 s: only the header timeout (300 ms) can close the connection in time.
+    let (tg, pki) = start_tls_h2_with_idle("10s").await;
+    let mut conn = raw_h2(tg.addr("tls"), &pki).await;
+    let first = hpack_get("/prod/hello");
+    conn.write_all(&h2_frame(HEADERS, END_HEADERS | END_STREAM, 1, &first))
+        .await
+        .unwrap();
+    assert_eq!(
+        h2_response_head(&mut conn, 1).await,
+        0x88,
+        "the first request is served"
+    );
+    // The second request's header block starts and never ends.
+    conn.write_all(&h2_frame(HEADERS, END_STREAM, 3, &[0x82, 0x87]))
+        .await
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    h2_closed(&mut conn).await;
+    let waited = t0.elapsed();
+    assert!(
+        (250..3000).contains(&(waited.as_millis() as u64)),
+        "closed after {waited:?}, expected about 300 ms"
+    );
+    expect_refused(&tg, "tls", "header_read_timeout", 1).await;
+}
+
+#[tokio::test]
+async fn an_http2_header_block_in_continuation_frames_is_served_and_then_idles_normally() {
+    let (tg, pki) = start_tls_h2_with_idle("10s").await;
+    let mut conn = raw_h2(tg.addr("tls"), &pki).await;
+    for (i, stream) in [1u32, 3].into_iter().enumerate() {
+        if i > 0 {
+            // Longer than the header timeout, between requests: not a slow head.
+            tokio::time::sleep(Duration::from_millis(450)).await;
+        }
+        // A header block in two frames 100 ms apart (within the 300 ms header timeout).
+        let block = hpack_get("/prod/hello");
+        conn.write_all(&h2_frame(HEADERS, END_STREAM, stream, &block[..3]))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.write_all(&h2_frame(CONTINUATION, END_HEADERS, stream, &block[3..]))
+            .await
+            .unwrap();
+        assert_eq!(
+            h2_response_head(&mut conn, stream).await,
+            0x88,
+            "request {stream}"
+        );
+    }
     assert_eq!(refused(&tg, "tls", "header_read_timeout").await, 0);
 }
 

@@ -14,6 +14,10 @@
 //! phase's deadline with the clock, acts if it has passed, and otherwise re-arms for that
 //! deadline or the next check, whichever comes first. A deadline is therefore never missed:
 //! a phase that begins after the timer was armed has a deadline no earlier than it.
+//!
+//! HTTP/2 connections have their own guard, as hyper parses their frames: [`StreamActivity`]
+//! counts the requests in flight, and [`H2HeadWatch`] follows the frame headers the client
+//! sends to tell when a header block is being received.
 
 use bytes::Bytes;
 use std::future::Future;
@@ -233,12 +237,13 @@ impl<S: AsyncWrite> AsyncWrite for GuardedIo<S> {
     }
 }
 
-/// Requests in flight on an HTTP/2 connection, for its timeouts. HTTP/2's frames are hyper's,
-/// so this guard sees requests, not bytes: a connection must start its first request within
-/// the header read timeout, and is closed once it has had no request in flight for the idle
-/// timeout. A client that opens a connection and dribbles a request's headers (or sends
-/// nothing but pings) is cut off like an HTTP/1.1 slowloris, within the header timeout before
-/// its first request and within the idle timeout after one.
+/// Requests in flight on an HTTP/2 connection, and whether a header block is being received,
+/// for its timeouts. A connection must start its first request within the header read
+/// timeout; a header block (a `HEADERS` frame and its `CONTINUATION`s) must arrive whole
+/// within the header read timeout of its first frame ([`H2HeadWatch`] follows the client's
+/// frames); and a connection is closed once it has had no request in flight for the idle
+/// timeout. A client that dribbles a request's headers, on a new connection or on one that
+/// has served requests, is cut off like an HTTP/1.1 slowloris.
 #[derive(Debug)]
 pub struct StreamActivity {
     in_flight: AtomicUsize,
@@ -246,8 +251,14 @@ pub struct StreamActivity {
     served: AtomicBool,
     /// When the connection last had no request in flight, in nanoseconds after `base`.
     idle_since: AtomicU64,
+    /// When the header block being received began, in nanoseconds after `base`;
+    /// [`NO_HEAD`] if none is.
+    head_since: AtomicU64,
     base: Instant,
 }
+
+/// [`StreamActivity::head_since`] when no header block is being received.
+const NO_HEAD: u64 = u64::MAX;
 
 /// A request in flight on an HTTP/2 connection; dropping it (when the response has been
 /// sent, or the request abandoned) ends it.
@@ -270,8 +281,19 @@ impl StreamActivity {
             in_flight: AtomicUsize::new(0),
             served: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
+            head_since: AtomicU64::new(NO_HEAD),
             base: Instant::now(),
         })
+    }
+
+    /// A header block has begun (`true`) or ended (`false`).
+    fn set_head_open(&self, open: bool) {
+        let since = if open {
+            (self.base.elapsed().as_nanos() as u64).min(NO_HEAD - 1)
+        } else {
+            NO_HEAD
+        };
+        self.head_since.store(since, Ordering::Release);
     }
 
     /// A request has been received and handed to the gateway.
@@ -281,16 +303,35 @@ impl StreamActivity {
         InFlight(self.clone())
     }
 
-    /// Resolves when the connection has gone too long without a request in flight: `first`
-    /// before its first request (`"header_read_timeout"`), `idle` after
-    /// (`"idle_timeout"`).
+    /// Resolves when the connection must be closed: a header block has been arriving for
+    /// longer than `first`, or the connection has gone too long without a request in flight
+    /// (`first` before its first request, `idle` after). Returns the reason:
+    /// `"header_read_timeout"` for a slow header block or no first request, `"idle_timeout"`.
+    ///
+    /// The frame watch and the requests change the state without waking this future, so it
+    /// never sleeps longer than `min(first, idle)` before it looks again: a header block that
+    /// begins while it sleeps is seen at most that long after it began, and its deadline
+    /// (`first` after it began) is then awaited exactly.
     pub async fn expired(&self, first: Duration, idle: Duration) -> &'static str {
+        let check = first.min(idle);
         loop {
             let now = Instant::now();
+            let head = self.head_since.load(Ordering::Acquire);
+            if head != NO_HEAD {
+                let deadline = self.base + Duration::from_nanos(head) + first;
+                if deadline <= now {
+                    if self.head_since.load(Ordering::Acquire) == head {
+                        return "header_read_timeout";
+                    }
+                    continue;
+                }
+                tokio::time::sleep_until(deadline.min(now + check)).await;
+                continue;
+            }
             if self.in_flight.load(Ordering::Acquire) > 0 {
                 // Busy: look again later (a request has no deadline here; it is bounded by
                 // the integration timeout).
-                tokio::time::sleep(first.min(idle)).await;
+                tokio::time::sleep(check).await;
                 continue;
             }
             let served = self.served.load(Ordering::Acquire);
@@ -302,6 +343,7 @@ impl StreamActivity {
                 if self.in_flight.load(Ordering::Acquire) == 0
                     && self.idle_since.load(Ordering::Acquire) == idle_since
                     && self.served.load(Ordering::Acquire) == served
+                    && self.head_since.load(Ordering::Acquire) == NO_HEAD
                 {
                     return if served {
                         "idle_timeout"
@@ -311,7 +353,251 @@ impl StreamActivity {
                 }
                 continue;
             }
-            tokio::time::sleep_until(deadline).await;
+            tokio::time::sleep_until(deadline.min(now + check)).await;
         }
+    }
+}
+
+/// HTTP/2 frame types and the flag the frame watch needs (RFC 9113, section 6).
+const FRAME_HEADERS: u8 = 0x1;
+const FRAME_CONTINUATION: u8 = 0x9;
+const FLAG_END_HEADERS: u8 = 0x4;
+/// The client connection preface, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, comes before the frames.
+const PREFACE_LEN: usize = 24;
+const FRAME_HEADER_LEN: usize = 9;
+
+/// Follows the frame boundaries of the bytes a client sends on an HTTP/2 connection, to tell
+/// whether a header block is being received: from the first bytes of a `HEADERS` frame's
+/// header to the end of the frame (`HEADERS` or `CONTINUATION`) that carries
+/// `END_HEADERS`. It reads only the 9-byte frame headers and skips payloads by their length;
+/// hyper parses and checks everything, so a malformed stream here only ends the connection
+/// there.
+#[derive(Debug)]
+struct FrameScan {
+    preface_left: usize,
+    /// The frame header being received (`header_len` bytes of it so far).
+    header: [u8; FRAME_HEADER_LEN],
+    header_len: usize,
+    /// Payload bytes of the current frame still to come.
+    payload_left: usize,
+    /// The current frame ends a header block.
+    ends_block: bool,
+    /// A header block has begun and not yet ended.
+    in_block: bool,
+}
+
+impl FrameScan {
+    fn new() -> Self {
+        Self {
+            preface_left: PREFACE_LEN,
+            header: [0; FRAME_HEADER_LEN],
+            header_len: 0,
+            payload_left: 0,
+            ends_block: false,
+            in_block: false,
+        }
+    }
+
+    /// Takes the next bytes the client sent.
+    fn feed(&mut self, mut data: &[u8]) {
+        let skip = self.preface_left.min(data.len());
+        self.preface_left -= skip;
+        data = &data[skip..];
+        while !data.is_empty() {
+            if self.payload_left > 0 {
+                let n = self.payload_left.min(data.len());
+                self.payload_left -= n;
+                data = &data[n..];
+                if self.payload_left == 0 {
+                    self.frame_done();
+                }
+                continue;
+            }
+            let n = (FRAME_HEADER_LEN - self.header_len).min(data.len());
+            self.header[self.header_len..self.header_len + n].copy_from_slice(&data[..n]);
+            self.header_len += n;
+            data = &data[n..];
+            if self.header_len < FRAME_HEADER_LEN {
+                break;
+            }
+            self.header_len = 0;
+            let [l0, l1, l2, kind, flags, ..] = self.header;
+            let len = usize::from(l0) << 16 | usize::from(l1) << 8 | usize::from(l2);
+            let head = matches!(kind, FRAME_HEADERS | FRAME_CONTINUATION);
+            if kind == FRAME_HEADERS {
+                self.in_block = true;
+            }
+            self.ends_block = head && flags & FLAG_END_HEADERS != 0;
+            self.payload_left = len;
+            if len == 0 {
+                self.frame_done();
+            }
+        }
+    }
+
+    fn frame_done(&mut self) {
+        if self.ends_block {
+            self.in_block = false;
+            self.ends_block = false;
+        }
+    }
+
+    /// Whether a header block is being received: one has begun and not ended, or the frame
+    /// header being received is that of a `HEADERS` frame (its type is its fourth byte).
+    fn head_open(&self) -> bool {
+        self.in_block || (self.header_len > 3 && self.header[3] == FRAME_HEADERS)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Wraps an HTTP/2 connection's byte stream (below hyper, above TLS) and tells its
+    /// [`StreamActivity`] when a header block begins and ends (see [`FrameScan`]). The state
+    /// is published only when it differs at the end of a read, so a request whose headers
+    /// arrive in one read, the usual case, costs no store and no clock read.
+    pub struct H2HeadWatch<S> {
+        #[pin]
+        inner: S,
+        scan: FrameScan,
+        activity: Arc<StreamActivity>,
+        published: bool,
+    }
+}
+
+impl<S> H2HeadWatch<S> {
+    pub fn new(inner: S, activity: Arc<StreamActivity>) -> Self {
+        Self {
+            inner,
+            scan: FrameScan::new(),
+            activity,
+            published: false,
+        }
+    }
+}
+
+impl<S: AsyncRead> AsyncRead for H2HeadWatch<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let r = this.inner.poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.scan.feed(&buf.filled()[before..]);
+            let open = this.scan.head_open();
+            if open != *this.published {
+                this.activity.set_head_open(open);
+                *this.published = open;
+            }
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite> AsyncWrite for H2HeadWatch<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFACE: &[u8; PREFACE_LEN] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Feeds `chunks` in order and returns whether a head is open after each.
+    fn states(chunks: &[&[u8]]) -> Vec<bool> {
+        let mut scan = FrameScan::new();
+        chunks
+            .iter()
+            .map(|c| {
+                scan.feed(c);
+                scan.head_open()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_whole_header_block_in_one_read_leaves_no_head_open() {
+        let mut bytes = PREFACE.to_vec();
+        bytes.extend(frame(0x4, 0, 0, &[])); // SETTINGS
+        bytes.extend(frame(
+            FRAME_HEADERS,
+            FLAG_END_HEADERS | 0x1,
+            1,
+            &[0x82, 0x87],
+        ));
+        assert_eq!(states(&[&bytes]), [false]);
+    }
+
+    #[test]
+    fn a_header_block_is_open_until_the_frame_with_end_headers_is_complete() {
+        let headers = frame(FRAME_HEADERS, 0x1, 3, &[0x82, 0x87]);
+        let cont = frame(FRAME_CONTINUATION, FLAG_END_HEADERS, 3, &[0x84, 0x41]);
+        let open = states(&[
+            PREFACE,
+            &headers[..4],
+            &headers[4..],
+            &cont[..10],
+            &cont[10..],
+        ]);
+        assert_eq!(open, [false, true, true, true, false]);
+        // HEADERS with END_HEADERS, split inside its payload.
+        let headers = frame(FRAME_HEADERS, FLAG_END_HEADERS, 5, &[1, 2, 3, 4]);
+        let open = states(&[PREFACE, &headers[..3], &headers[3..11], &headers[11..]]);
+        assert_eq!(open, [false, false, true, false]);
+    }
+
+    #[test]
+    fn data_settings_and_pings_are_not_headers_however_slowly_they_come() {
+        let mut bytes = PREFACE.to_vec();
+        bytes.extend(frame(0x4, 0, 0, &[0; 6])); // SETTINGS
+        bytes.extend(frame(0x0, 0, 1, b"body bytes")); // DATA
+        bytes.extend(frame(0x6, 0, 0, &[0; 8])); // PING
+        bytes.extend(frame(0x8, 0, 1, &[0, 0, 1, 0])); // WINDOW_UPDATE
+        let chunks: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert!(states(&chunks).iter().all(|open| !open));
+    }
+
+    #[test]
+    fn the_preface_may_arrive_in_pieces_and_frames_follow_it_exactly() {
+        let headers = frame(FRAME_HEADERS, 0, 1, &[0x82]);
+        let mut tail = PREFACE[20..].to_vec();
+        tail.extend_from_slice(&headers);
+        assert_eq!(states(&[&PREFACE[..20], &tail]), [false, true]);
     }
 }

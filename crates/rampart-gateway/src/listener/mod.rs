@@ -7,7 +7,9 @@
 //! gateway-wide connection limit has room (past it, new connections are closed at once
 //! and counted). TLS handshakes must finish within the header read timeout. HTTP/1.1
 //! connections run behind [`conn::GuardedIo`] (slowloris 408, idle timeout); HTTP/2 is
-//! chosen by ALPN and limited by its header-list size and concurrent streams.
+//! chosen by ALPN, limited by its header-list size and concurrent streams, and runs behind
+//! [`conn::H2HeadWatch`] and [`conn::StreamActivity`] (a header block or a first request
+//! slower than the header read timeout, and the idle timeout, close the connection).
 
 pub mod conn;
 pub mod tls;
@@ -25,7 +27,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use self::conn::{ConnPhase, GuardedIo, InFlight, StreamActivity};
+use self::conn::{ConnPhase, GuardedIo, H2HeadWatch, InFlight, StreamActivity};
 use self::tls::{TlsInfo, TlsSpec};
 use crate::body::RecordedBody;
 
@@ -290,7 +292,8 @@ async fn serve<H: Handler>(
                     .max_concurrent_streams(256)
                     .keep_alive_interval(Some(limits.idle_timeout))
                     .keep_alive_timeout(limits.header_read_timeout);
-                let conn = b.serve_connection(TokioIo::new(stream), svc);
+                let io = H2HeadWatch::new(stream, streams.clone());
+                let conn = b.serve_connection(TokioIo::new(io), svc);
                 tokio::select! {
                     r = watcher.watch(conn) => {
                         if let Err(e) = r {
@@ -301,7 +304,7 @@ async fn serve<H: Handler>(
                     why = streams.expired(limits.header_read_timeout, limits.idle_timeout) => {
                         if why == "header_read_timeout" {
                             handler.connection_refused(&name, why);
-                            tracing::info!(listener = %name, %peer, "h2 connection sent no request in time: closed");
+                            tracing::info!(listener = %name, %peer, "h2 connection sent no request or request head in time: closed");
                         } else {
                             tracing::debug!(listener = %name, %peer, "h2 connection idle: closed");
                         }
