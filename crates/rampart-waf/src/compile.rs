@@ -1531,10 +1531,12 @@ impl CField {
     /// Which values the field yields, for grouping regexes: fields that differ only in which
     /// of the same values they look at (a header name, a name filter, a scope, oversize or
     /// invalid-JSON handling) hand the same bytes to their statements, so one set pass per
-    /// value can answer them all. `SingleHeader` yields the values `Headers` does.
+    /// value can answer them all. `SingleHeader` yields the values `Headers` does, and
+    /// `SingleQueryArgument` those `AllQueryArguments` does (both are slices of the query).
     fn values_key(&self) -> String {
         match self {
             CField::Headers { .. } | CField::SingleHeader(_) => "Headers".into(),
+            CField::AllQueryArguments | CField::SingleQueryArgument(_) => "QueryArguments".into(),
             CField::Cookies { .. } => "Cookies".into(),
             CField::Body(_) => "Body".into(),
             CField::JsonBody { .. } => "JsonBody".into(),

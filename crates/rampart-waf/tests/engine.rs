@@ -1234,7 +1234,8 @@ fn header_names_match_whether_well_known_or_not() {
 }
 
 /// Regex statements on fields that yield the same values (`Headers` with different name
-/// filters and scopes, `SingleHeader`, `Body` with different oversize handling) share one
+/// filters and scopes, `SingleHeader`, `Body` with different oversize handling,
+/// `AllQueryArguments` and `SingleQueryArgument`) share one
 /// set pass per value, and each still answers only for the values its own filter, scope or
 /// header name admit.
 #[test]
@@ -1274,6 +1275,12 @@ fn grouped_regexes_keep_each_fields_filter_and_scope() {
             json!({"Body": {"OversizeHandling": "NO_MATCH"}}),
             "evil",
         ),
+        ("args-bad", json!({"AllQueryArguments": {}}), "^bad"),
+        (
+            "single-arg-q",
+            json!({"SingleQueryArgument": {"Name": "Q"}}),
+            "^bad",
+        ),
     ];
     let rules: Vec<Value> = table
         .iter()
@@ -1301,4 +1308,10 @@ fn grouped_regexes_keep_each_fields_filter_and_scope() {
         ]
     );
     assert!(matched(&req("POST", "/").header("x-c", "good")).is_empty());
+    assert_eq!(
+        matched(&req("GET", "/?r=fine&q=BAD")),
+        ["args-bad", "single-arg-q"]
+    );
+    assert_eq!(matched(&req("GET", "/?q=fine&r=bad")), ["args-bad"]);
+    assert!(matched(&req("GET", "/?q=fine&r=good")).is_empty());
 }
