@@ -188,7 +188,7 @@ async fn serve(path: Option<PathBuf>) -> ExitCode {
                 "  curl -i -X POST -d '{{\"pet\":\"cat\"}}' 'http://{a}/prod/echo/pets?limit=2'"
             );
             eprintln!(
-                "  curl -i http://{a}/prod/admin/../hello      # canonical path: /prod/hello"
+                "  curl -i --path-as-is http://{a}/prod/admin/../hello # canonical path: /prod/hello"
             );
             eprintln!("  curl -i http://{a}/prod/echo/a%2fb          # 400: encoded slash");
             eprintln!(

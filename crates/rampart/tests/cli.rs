@@ -852,6 +852,7 @@ fn serve_without_config_runs_the_demo_and_stops_on_sigterm() {
         format!(
             "curl -i -X POST -d '{{\"pet\":\"cat\"}}' 'http://{http_addr}/prod/echo/pets?limit=2'"
         ),
+        format!("curl -i --path-as-is http://{http_addr}/prod/admin/../hello"),
         format!("curl -i -k https://{https_addr}/dev/echo/anything"),
         format!("curl -s http://{admin}/metrics"),
     ] {
@@ -860,6 +861,10 @@ fn serve_without_config_runs_the_demo_and_stops_on_sigterm() {
 
     // The mock route.
     let r = get(http_addr, "/prod/hello");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["message"], "Hello from Rampart");
+    // The hint's dot segments, sent as they are: the canonical path is the mock route's.
+    let r = get(http_addr, "/prod/admin/../hello");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["message"], "Hello from Rampart");
 
@@ -910,7 +915,7 @@ fn serve_without_config_runs_the_demo_and_stops_on_sigterm() {
     let metrics = get(admin, "/metrics").text();
     assert!(
         metrics.contains(
-            "rampart_requests_total{api=\"demo\",route=\"GET /hello\",status_class=\"2xx\"} 2"
+            "rampart_requests_total{api=\"demo\",route=\"GET /hello\",status_class=\"2xx\"} 3"
         ),
         "{metrics}"
     );
