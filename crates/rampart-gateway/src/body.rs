@@ -2,13 +2,15 @@
 //! later stage needs it.
 //!
 //! - [`GatewayBody`]: what the gateway answers with (a fixed body or a streamed upstream body).
-//! - [`LimitedBody`]: the client's request body, cut off at the configured size limit.
+//! - [`LimitedBody`]: the client's request body, cut off at the configured size limit and
+//!   when the client keeps the gateway waiting for it too long ([`BodyPace`]).
 //! - [`RecordedBody`]: the outgoing body, counting bytes and calling the recorder once,
 //!   when the body ends or the client goes away.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -95,33 +97,107 @@ pub enum RequestBody {
     Buffered(Bytes),
 }
 
-/// Read a whole body, refusing more than `limit` bytes.
-pub async fn read_limited(body: Incoming, limit: u64) -> Result<Bytes, BoxError> {
+/// The client sent its request body too slowly (see [`BodyPace`]).
+#[derive(Debug, thiserror::Error)]
+#[error("request body too slow: waited {waited:?} for {received} bytes")]
+pub struct BodyTimeout {
+    pub waited: Duration,
+    pub received: u64,
+}
+
+/// How long a client may keep the gateway waiting for its request body (Apache
+/// `mod_reqtimeout`'s `body=…,MinRate=…`): `timeout`, plus one second for every `min_rate`
+/// bytes received so far. Only time spent waiting on the client counts (not time in which
+/// the upstream was slow to take the bytes), so a slowloris that dribbles a body is cut off
+/// about `timeout` after it starts, and a large upload at `min_rate` bytes a second or more
+/// is never cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    pub timeout: Duration,
+    /// Bytes a second; 0: no extension.
+    pub min_rate: u64,
+}
+
+/// The time a body has kept the gateway waiting, against its [`BodyPace`]. The timer exists
+/// only while the client has nothing ready: a body that arrives with its head, the usual
+/// case, never registers one.
+struct Stall {
+    pace: BodyPace,
+    received: u64,
+    waited: Duration,
+    /// The current wait: when it began, and the timer for what is left of the allowance.
+    wait: Option<(tokio::time::Instant, Pin<Box<tokio::time::Sleep>>)>,
+}
+
+impl Stall {
+    fn new(pace: BodyPace) -> Self {
+        Self {
+            pace,
+            received: 0,
+            waited: Duration::ZERO,
+            wait: None,
+        }
+    }
+
+    fn allowance(&self) -> Duration {
+        let extra = match self.pace.min_rate {
+            0 => Duration::ZERO,
+            rate => Duration::from_secs_f64(self.received as f64 / rate as f64),
+        };
+        self.pace.timeout.saturating_add(extra)
+    }
+
+    /// The client has nothing ready: an error once it has kept the gateway waiting past its
+    /// allowance.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<BodyTimeout> {
+        if self.wait.is_none() {
+            let now = tokio::time::Instant::now();
+            let left = self.allowance().saturating_sub(self.waited);
+            self.wait = Some((now, Box::pin(tokio::time::sleep_until(now + left))));
+        }
+        let Some((since, timer)) = self.wait.as_mut() else {
+            return Poll::Pending;
+        };
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(BodyTimeout {
+                waited: self.waited + since.elapsed(),
+                received: self.received,
+            }),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// `n` bytes arrived.
+    fn arrived(&mut self, n: usize) {
+        self.received += n as u64;
+        if let Some((since, _)) = self.wait.take() {
+            self.waited += since.elapsed();
+        }
+    }
+}
+
+/// Read a whole body, refusing more than `limit` bytes or a client slower than `pace`.
+pub async fn read_limited(body: Incoming, limit: u64, pace: BodyPace) -> Result<Bytes, BoxError> {
     use http_body_util::BodyExt;
-    let collected = http_body_util::Limited::new(body, limit as usize)
+    let collected = LimitedBody::new(RequestBody::Streaming(body), limit, pace)
         .collect()
-        .await
-        .map_err(|e| -> BoxError {
-            if e.is::<http_body_util::LengthLimitError>() {
-                Box::new(BodyTooLarge { limit })
-            } else {
-                e
-            }
-        })?;
+        .await?;
     Ok(collected.to_bytes())
 }
 
-/// A client request body cut off with [`BodyTooLarge`] past `limit` bytes.
+/// A client request body cut off with [`BodyTooLarge`] past `limit` bytes, and with
+/// [`BodyTimeout`] when the client is slower than its [`BodyPace`].
 pub struct LimitedBody {
     inner: Option<Incoming>,
     /// A buffered body, taken by the first poll.
     buffered: Option<Bytes>,
     seen: u64,
     limit: u64,
+    stall: Stall,
 }
 
 impl LimitedBody {
-    pub fn new(body: RequestBody, limit: u64) -> Self {
+    pub fn new(body: RequestBody, limit: u64, pace: BodyPace) -> Self {
         let (inner, buffered) = match body {
             RequestBody::Streaming(b) => (Some(b), None),
             RequestBody::Buffered(b) => (None, (!b.is_empty()).then_some(b)),
@@ -131,6 +207,7 @@ impl LimitedBody {
             buffered,
             seen: 0,
             limit,
+            stall: Stall::new(pace),
         }
     }
 }
@@ -149,17 +226,20 @@ impl Body for LimitedBody {
         };
         match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(d) = frame.data_ref() {
-                    this.seen += d.len() as u64;
-                    if this.seen > this.limit {
-                        return Poll::Ready(Some(Err(BodyTooLarge { limit: this.limit }.into())));
-                    }
+                let n = frame.data_ref().map_or(0, Bytes::len);
+                this.stall.arrived(n);
+                this.seen += n as u64;
+                if this.seen > this.limit {
+                    return Poll::Ready(Some(Err(BodyTooLarge { limit: this.limit }.into())));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match this.stall.poll_expired(cx) {
+                Poll::Ready(timeout) => Poll::Ready(Some(Err(timeout.into()))),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
@@ -253,5 +333,54 @@ impl Body for RecordedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn poll(stall: &mut Stall) -> Poll<BodyTimeout> {
+        stall.poll_expired(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    #[tokio::test]
+    async fn only_time_spent_waiting_on_the_client_counts() {
+        let ms = Duration::from_millis;
+        let mut stall = Stall::new(BodyPace {
+            timeout: ms(300),
+            min_rate: 0,
+        });
+        // Waiting on the client for 150 ms, then bytes arrive.
+        assert!(poll(&mut stall).is_pending());
+        tokio::time::sleep(ms(150)).await;
+        stall.arrived(10);
+        // The upstream takes its time (the body is not polled): not the client's.
+        tokio::time::sleep(ms(400)).await;
+        // Waiting again: 150 ms of the allowance are left, so not expired at once...
+        assert!(poll(&mut stall).is_pending());
+        // ...but once they are used up.
+        tokio::time::sleep(ms(200)).await;
+        match poll(&mut stall) {
+            Poll::Ready(t) => {
+                assert_eq!(t.received, 10);
+                assert!(t.waited >= ms(300) && t.waited < ms(1000), "{:?}", t.waited);
+            }
+            Poll::Pending => panic!("not expired after 350 ms of waiting in all"),
+        }
+    }
+
+    #[test]
+    fn the_allowance_grows_with_the_bytes_received_at_the_minimum_rate() {
+        let mut stall = Stall::new(BodyPace {
+            timeout: Duration::from_secs(20),
+            min_rate: 500,
+        });
+        assert_eq!(stall.allowance(), Duration::from_secs(20));
+        stall.arrived(1000);
+        assert_eq!(stall.allowance(), Duration::from_secs(22));
+        stall.arrived(250);
+        assert_eq!(stall.allowance(), Duration::from_millis(22_500));
     }
 }

@@ -223,7 +223,7 @@ async fn integrate(
                 request_id: &ctx.request_id_header,
                 trust_forwarded: ctx.trusted_peer,
             };
-            let body = LimitedBody::new(body, cfg.limits.max_body_bytes);
+            let body = LimitedBody::new(body, cfg.limits.max_body_bytes, cfg.limits.body_pace());
             let t0 = Instant::now();
             let r = h.forward(parts, body, &path, &forwarded).await;
             ctx.upstream_latency = Some(t0.elapsed());

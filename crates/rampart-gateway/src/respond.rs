@@ -173,6 +173,10 @@ pub enum GatewayError {
         bytes: usize,
     },
     BodyTooLarge,
+    /// The client kept the gateway waiting for its request body past its allowance (408).
+    BodyTimeout {
+        detail: String,
+    },
     UpstreamFailure {
         detail: String,
     },
@@ -245,6 +249,7 @@ impl GatewayError {
             Self::MethodNotAllowed { .. } => ResponseType::MethodNotAllowed,
             Self::HeadersTooLarge { .. } => ResponseType::RequestHeadersTooLarge,
             Self::BodyTooLarge => ResponseType::RequestTooLarge,
+            Self::BodyTimeout { .. } => ResponseType::RequestTimeout,
             Self::UpstreamFailure { .. } => ResponseType::IntegrationFailure,
             Self::UpstreamTimeout => ResponseType::IntegrationTimeout,
             Self::AccessDenied { .. } => ResponseType::AccessDenied,
@@ -296,6 +301,7 @@ impl fmt::Display for GatewayError {
                 write!(f, "request headers too large ({bytes} bytes)")
             }
             Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::BodyTimeout { detail } => f.write_str(detail),
             Self::UpstreamFailure { detail } => write!(f, "upstream failure: {detail}"),
             Self::UpstreamTimeout => f.write_str("upstream timed out"),
             Self::AccessDenied { message } => write!(f, "access denied: {message}"),
@@ -523,6 +529,11 @@ impl GatewayResponses {
         }
         if let GatewayError::Unavailable { .. } = err {
             h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let GatewayError::BodyTimeout { .. } = err {
+            // The rest of a stalled body is not coming: the connection cannot carry another
+            // request (HTTP/2 drops the header; the stream alone ends there).
+            h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert(HeaderName::from_static("x-request-id"), v);

@@ -18,7 +18,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use rampart_waf::{CompiledAcl, ResourceKind, Resources, Verdict, WafRequest};
 
-use crate::body::{read_limited, BodyTooLarge, RequestBody};
+use crate::body::{read_limited, BodyTimeout, BodyTooLarge, RequestBody};
 use crate::config::compile::{resolve, Errors};
 use crate::config::raw::{RawApi, RawWaf};
 use crate::config::Compiled;
@@ -189,17 +189,25 @@ pub async fn inspect(
         return Ok(RequestBody::Streaming(body));
     };
     let body = if acl.body_bytes_needed() > 0 && !http_body::Body::is_end_stream(&body) {
-        let bytes = Box::pin(read_limited(body, cfg.limits.max_body_bytes))
-            .await
-            .map_err(|e| {
-                if e.is::<BodyTooLarge>() {
-                    GatewayError::BodyTooLarge
-                } else {
-                    GatewayError::BadRequest {
-                        detail: format!("reading the body for the WAF: {e}"),
-                    }
+        let bytes = Box::pin(read_limited(
+            body,
+            cfg.limits.max_body_bytes,
+            cfg.limits.body_pace(),
+        ))
+        .await
+        .map_err(|e| {
+            if e.is::<BodyTooLarge>() {
+                GatewayError::BodyTooLarge
+            } else if let Some(t) = e.downcast_ref::<BodyTimeout>() {
+                GatewayError::BodyTimeout {
+                    detail: t.to_string(),
                 }
-            })?;
+            } else {
+                GatewayError::BadRequest {
+                    detail: format!("reading the body for the WAF: {e}"),
+                }
+            }
+        })?;
         RequestBody::Buffered(bytes)
     } else {
         RequestBody::Streaming(body)

@@ -1,6 +1,7 @@
 //! Listener limits over real sockets: header bytes (431), body bytes (413), the header
-//! read timeout against slowloris (408), the idle keep-alive timeout, max concurrent
-//! connections, and graceful shutdown that drains in-flight requests.
+//! read timeout against slowloris (408), the body pace against slow bodies (408), the idle
+//! keep-alive timeout, max concurrent connections, and graceful shutdown that drains
+//! in-flight requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -19,6 +20,8 @@ const LIMITS: &str = "  limits:
     max_header_bytes: 2048
     max_body_bytes: 1000
     header_read_timeout: 300ms
+    body_read_timeout: 300ms
+    body_min_rate: 1000
     idle_timeout: 400ms
     max_connections: 3
     shutdown_grace: 5s
@@ -143,6 +146,128 @@ async fn body_bytes_limit_is_413() {
     let log = g.access_log(3).await;
     assert_eq!(log[1]["error"], "REQUEST_TOO_LARGE");
     assert_eq!(log[1]["rejected_by"], "listener");
+}
+
+/// Sends a POST head declaring `len` body bytes to `target`, then the body in `chunks`
+/// (written `gap` apart), and reads the answer (within 3 s of the last write). Returns the
+/// answer, how long after the head it came, and how many body bytes were written by then.
+async fn paced_post(
+    a: std::net::SocketAddr,
+    target: &str,
+    len: usize,
+    chunks: &[&[u8]],
+    gap: Duration,
+) -> (TcpStream, RawResponse, Duration, usize) {
+    let mut s = TcpStream::connect(a).await.unwrap();
+    let head = format!("POST {target} HTTP/1.1\r\nhost: t\r\ncontent-length: {len}\r\n\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let t0 = Instant::now();
+    let (mut rd, mut wr) = s.into_split();
+    let answer = tokio::spawn(async move {
+        let r = tokio::time::timeout(Duration::from_secs(10), read_response(&mut rd)).await;
+        (rd, r, t0.elapsed())
+    });
+    let mut sent = 0;
+    for c in chunks {
+        if answer.is_finished() || wr.write_all(c).await.is_err() {
+            break;
+        }
+        sent += c.len();
+        tokio::time::sleep(gap).await;
+    }
+    let (rd, r, after) = answer.await.unwrap();
+    let r = r.expect("no answer").expect("no response");
+    (rd.reunite(wr).unwrap(), r, after, sent)
+}
+
+/// The gateway of [`gateway`] plus an API `/guarded` behind a web ACL that inspects bodies
+/// (so the gateway reads the body whole before routing on).
+async fn gateway_with_waf(upstream: std::net::SocketAddr) -> TestGateway {
+    let dir = tempdir();
+    let vis =
+        r#"{"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"}"#;
+    let acl = format!(
+        r#"{{"Name": "body", "DefaultAction": {{"Allow": {{}}}}, "VisibilityConfig": {vis}, "Rules": [
+        {{"Name": "evil", "Priority": 1, "Action": {{"Block": {{}}}}, "VisibilityConfig": {vis},
+          "Statement": {{"ByteMatchStatement": {{"SearchString": "evil", "PositionalConstraint": "CONTAINS",
+            "FieldToMatch": {{"Body": {{"OversizeHandling": "MATCH"}}}},
+            "TextTransformations": [{{"Priority": 0, "Type": "NONE"}}]}}}}}}]}}"#
+    );
+    std::fs::write(dir.path().join("body-acl.json"), acl).unwrap();
+    let yaml = format!(
+        "{}  waf:
+    web_acls:
+      body: body-acl.json
+apis:
+  - name: api
+    stages: [prod]
+    public: true
+    routes:
+      - {{method: ANY, path: '/up/{{proxy+}}', integration: {{type: http, url: 'http://{upstream}/{{proxy}}'}}}}
+  - name: guarded
+    base_path: /guarded
+    public: true
+    web_acl: body
+    routes:
+      - {{method: POST, path: /form, integration: {{type: mock, body: taken}}}}
+",
+        server_section(LIMITS)
+    );
+    start_in(dir, &yaml).await
+}
+
+#[tokio::test]
+async fn slow_request_bodies_get_408_and_steady_ones_pass() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway_with_waf(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    let ms = Duration::from_millis;
+    // Body read timeout 300 ms, plus 1 s for every 1000 bytes received.
+    for target in ["/prod/up/x", "/guarded/form"] {
+        // A body that stops after 10 of 100 bytes: 408 once the client has kept the
+        // gateway waiting 300 ms, then the connection is closed.
+        let (mut s, r, after, _) = paced_post(a, target, 100, &[&[b'x'; 10]], ms(10)).await;
+        assert_eq!(r.status, 408, "{target}: {}", r.text());
+        assert_eq!(r.json()["message"], "Request Timeout", "{target}");
+        assert!(r.json()["requestId"].is_string(), "{target}: {}", r.text());
+        assert!(after >= ms(250), "{target}: answered after {after:?}");
+        assert_eq!(r.header("connection").as_deref(), Some("close"), "{target}");
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut rest))
+            .await
+            .expect("the connection stays open after a body timeout")
+            .ok();
+        // A body dribbled a byte every 50 ms (20 bytes a second, far under the minimum
+        // rate) is held to about the same deadline: cut off long before it could end.
+        let bytes = [b'y'; 100];
+        let dribble: Vec<&[u8]> = bytes.chunks(1).collect();
+        let (_, r, after, sent) = paced_post(a, target, 100, &dribble, ms(50)).await;
+        assert_eq!(r.status, 408, "{target}: {}", r.text());
+        assert!(
+            after < ms(2000) && sent < 40,
+            "{target}: {after:?}, {sent} bytes"
+        );
+        // A body that comes steadily above the minimum rate (100 bytes every 60 ms) takes
+        // longer than the timeout in all, and passes.
+        let bytes = [b'z'; 1000];
+        let steady: Vec<&[u8]> = bytes.chunks(100).collect();
+        let (_, r, after, sent) = paced_post(a, target, 1000, &steady, ms(60)).await;
+        assert_eq!((r.status, sent), (200, 1000), "{target}: {}", r.text());
+        assert!(after >= ms(500), "{target}: answered after {after:?}");
+        let want = if target == "/guarded/form" {
+            "taken"
+        } else {
+            "got 1000"
+        };
+        assert_eq!(r.text(), want);
+    }
+    let log = g.access_log(6).await;
+    let timeouts: Vec<_> = log
+        .iter()
+        .filter(|e| e["error"] == "REQUEST_TIMEOUT")
+        .collect();
+    assert_eq!(timeouts.len(), 4, "{log:?}");
+    assert_eq!(timeouts[0]["status"], 408);
 }
 
 /// Sends a request head that never ends on `s` and reads the answer (within 3 s).

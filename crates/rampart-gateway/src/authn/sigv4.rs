@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart_sigv4::{Incoming as Signed, SigError};
 
-use crate::body::{read_limited, BodyTooLarge, RequestBody};
+use crate::body::{read_limited, BodyTimeout, BodyTooLarge, RequestBody};
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
@@ -102,11 +102,17 @@ pub async fn authenticate(
     let opts = &cfg.sigv4;
     let bytes = match body {
         RequestBody::Buffered(b) => Ok(b),
-        RequestBody::Streaming(body) => read_limited(body, cfg.limits.max_body_bytes).await,
+        RequestBody::Streaming(body) => {
+            read_limited(body, cfg.limits.max_body_bytes, cfg.limits.body_pace()).await
+        }
     }
     .map_err(|e| {
         if e.is::<BodyTooLarge>() {
             GatewayError::BodyTooLarge
+        } else if let Some(t) = e.downcast_ref::<BodyTimeout>() {
+            GatewayError::BodyTimeout {
+                detail: t.to_string(),
+            }
         } else {
             invalid(None, format!("reading the body: {e}"))
         }

@@ -949,6 +949,14 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
             &lim.header_read_timeout,
             d.header_read_timeout,
         ),
+        body_read_timeout: duration(
+            &mut e,
+            "server.limits.body_read_timeout",
+            &lim.body_read_timeout,
+            d.body_read_timeout,
+        ),
+        // 0: the whole body within `body_read_timeout` of waiting.
+        body_min_rate: lim.body_min_rate.unwrap_or(d.body_min_rate),
         idle_timeout: duration(
             &mut e,
             "server.limits.idle_timeout",

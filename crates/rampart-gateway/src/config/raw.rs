@@ -332,6 +332,8 @@ pub struct RawLimits {
     pub max_header_bytes: Option<u64>,
     pub max_body_bytes: Option<u64>,
     pub header_read_timeout: Option<String>,
+    pub body_read_timeout: Option<String>,
+    pub body_min_rate: Option<u64>,
     pub idle_timeout: Option<String>,
     pub max_connections: Option<u64>,
     pub shutdown_grace: Option<String>,

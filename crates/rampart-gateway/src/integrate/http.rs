@@ -18,7 +18,7 @@ use http::{Request, Response, Uri, Version};
 
 use super::pool::{Pool, PoolError, Target};
 
-use crate::body::{upstream, BodyTooLarge, GatewayBody, LimitedBody};
+use crate::body::{upstream, BodyTimeout, BodyTooLarge, GatewayBody, LimitedBody};
 use crate::respond::GatewayError;
 use crate::route::ParamValue;
 use rustls_pki_types::ServerName;
@@ -304,13 +304,19 @@ pub struct Forwarded<'a> {
     pub trust_forwarded: bool,
 }
 
-/// Map an upstream error to a gateway error: an oversize request body is the client's fault.
+/// Map an upstream error to a gateway error: an oversize or too slow request body is the
+/// client's fault.
 fn classify(e: PoolError) -> GatewayError {
     if let PoolError::Http(h) = &e {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
         while let Some(s) = src {
             if s.downcast_ref::<BodyTooLarge>().is_some() {
                 return GatewayError::BodyTooLarge;
+            }
+            if let Some(t) = s.downcast_ref::<BodyTimeout>() {
+                return GatewayError::BodyTimeout {
+                    detail: t.to_string(),
+                };
             }
             src = s.source();
         }

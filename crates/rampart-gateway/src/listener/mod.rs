@@ -48,9 +48,23 @@ pub struct Limits {
     pub max_header_bytes: usize,
     pub max_body_bytes: u64,
     pub header_read_timeout: Duration,
+    /// With `body_min_rate`: how long a client may keep the gateway waiting for its request
+    /// body (see [`crate::body::BodyPace`]); past it, 408.
+    pub body_read_timeout: Duration,
+    pub body_min_rate: u64,
     pub idle_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
+}
+
+impl Limits {
+    /// The pace request bodies must keep.
+    pub fn body_pace(&self) -> crate::body::BodyPace {
+        crate::body::BodyPace {
+            timeout: self.body_read_timeout,
+            min_rate: self.body_min_rate,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -59,6 +73,8 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 10 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
+            body_min_rate: 500,
             idle_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             shutdown_grace: Duration::from_secs(30),
