@@ -17,6 +17,8 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use crate::respond::GatewayError;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project_lite::pin_project! {
@@ -174,6 +176,18 @@ impl Stall {
             self.waited += since.elapsed();
         }
     }
+}
+
+/// The gateway error for a request body the client sent too large ([`BodyTooLarge`]) or
+/// too slowly ([`BodyTimeout`]), if `e` is one of those; `None` for any other failure.
+pub fn client_body_error(e: &(dyn std::error::Error + 'static)) -> Option<GatewayError> {
+    if e.is::<BodyTooLarge>() {
+        return Some(GatewayError::BodyTooLarge);
+    }
+    e.downcast_ref::<BodyTimeout>()
+        .map(|t| GatewayError::BodyTimeout {
+            detail: t.to_string(),
+        })
 }
 
 /// Read a whole body, refusing more than `limit` bytes or a client slower than `pace`.

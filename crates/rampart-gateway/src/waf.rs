@@ -18,7 +18,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use rampart_waf::{CompiledAcl, ResourceKind, Resources, Verdict, WafRequest};
 
-use crate::body::{read_limited, BodyTimeout, BodyTooLarge, RequestBody};
+use crate::body::{client_body_error, read_limited, RequestBody};
 use crate::config::compile::{resolve, Errors};
 use crate::config::raw::{RawApi, RawWaf};
 use crate::config::Compiled;
@@ -196,17 +196,9 @@ pub async fn inspect(
         ))
         .await
         .map_err(|e| {
-            if e.is::<BodyTooLarge>() {
-                GatewayError::BodyTooLarge
-            } else if let Some(t) = e.downcast_ref::<BodyTimeout>() {
-                GatewayError::BodyTimeout {
-                    detail: t.to_string(),
-                }
-            } else {
-                GatewayError::BadRequest {
-                    detail: format!("reading the body for the WAF: {e}"),
-                }
-            }
+            client_body_error(&*e).unwrap_or_else(|| GatewayError::BadRequest {
+                detail: format!("reading the body for the WAF: {e}"),
+            })
         })?;
         RequestBody::Buffered(bytes)
     } else {

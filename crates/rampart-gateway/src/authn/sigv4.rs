@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart_sigv4::{Incoming as Signed, SigError};
 
-use crate::body::{read_limited, BodyTimeout, BodyTooLarge, RequestBody};
+use crate::body::{client_body_error, read_limited, RequestBody};
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
 use crate::respond::GatewayError;
@@ -107,15 +107,7 @@ pub async fn authenticate(
         }
     }
     .map_err(|e| {
-        if e.is::<BodyTooLarge>() {
-            GatewayError::BodyTooLarge
-        } else if let Some(t) = e.downcast_ref::<BodyTimeout>() {
-            GatewayError::BodyTimeout {
-                detail: t.to_string(),
-            }
-        } else {
-            invalid(None, format!("reading the body: {e}"))
-        }
+        client_body_error(&*e).unwrap_or_else(|| invalid(None, format!("reading the body: {e}")))
     })?;
     incoming.payload_sha256 = Some(rampart_sigv4::sha256(&bytes));
     let now = SystemTime::now();

@@ -18,7 +18,7 @@ use http::{Request, Response, Uri, Version};
 
 use super::pool::{Pool, PoolError, Target};
 
-use crate::body::{upstream, BodyTimeout, BodyTooLarge, GatewayBody, LimitedBody};
+use crate::body::{client_body_error, upstream, GatewayBody, LimitedBody};
 use crate::respond::GatewayError;
 use crate::route::ParamValue;
 use rustls_pki_types::ServerName;
@@ -310,13 +310,8 @@ fn classify(e: PoolError) -> GatewayError {
     if let PoolError::Http(h) = &e {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
         while let Some(s) = src {
-            if s.downcast_ref::<BodyTooLarge>().is_some() {
-                return GatewayError::BodyTooLarge;
-            }
-            if let Some(t) = s.downcast_ref::<BodyTimeout>() {
-                return GatewayError::BodyTimeout {
-                    detail: t.to_string(),
-                };
+            if let Some(client) = client_body_error(s) {
+                return client;
             }
             src = s.source();
         }
