@@ -121,14 +121,20 @@ pub struct BodyPace {
 }
 
 /// The time a body has kept the gateway waiting, against its [`BodyPace`]. The timer exists
-/// only while the client has nothing ready: a body that arrives with its head, the usual
-/// case, never registers one.
+/// only while the client has nothing ready. Even a body that came with its head is not
+/// ready at the first poll (hyper's HTTP/1.1 dispatcher hands it over on demand), so the
+/// first time a wait begins the body yields once instead (it asks to be polled again at
+/// once, behind the dispatcher, which was just woken): the usual body is then ready, and
+/// no timer is registered for it (measured: about 1% of the requests a second of the 2 KB
+/// POST benchmark).
 struct Stall {
     pace: BodyPace,
     received: u64,
     waited: Duration,
     /// The current wait: when it began, and the timer for what is left of the allowance.
     wait: Option<(tokio::time::Instant, Pin<Box<tokio::time::Sleep>>)>,
+    /// The body has yielded since bytes last arrived.
+    yielded: bool,
 }
 
 impl Stall {
@@ -138,6 +144,7 @@ impl Stall {
             received: 0,
             waited: Duration::ZERO,
             wait: None,
+            yielded: false,
         }
     }
 
@@ -152,6 +159,11 @@ impl Stall {
     /// The client has nothing ready: an error once it has kept the gateway waiting past its
     /// allowance.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<BodyTimeout> {
+        if self.wait.is_none() && !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         if self.wait.is_none() {
             let now = tokio::time::Instant::now();
             let left = self.allowance().saturating_sub(self.waited);
@@ -172,6 +184,7 @@ impl Stall {
     /// `n` bytes arrived.
     fn arrived(&mut self, n: usize) {
         self.received += n as u64;
+        self.yielded = false;
         if let Some((since, _)) = self.wait.take() {
             self.waited += since.elapsed();
         }
@@ -366,13 +379,17 @@ mod tests {
             timeout: ms(300),
             min_rate: 0,
         });
-        // Waiting on the client for 150 ms, then bytes arrive.
+        // Waiting on the client for 150 ms, then bytes arrive. (Each wait starts with a
+        // yield: the timer starts at the second poll.)
+        assert!(poll(&mut stall).is_pending());
+        assert!(stall.wait.is_none());
         assert!(poll(&mut stall).is_pending());
         tokio::time::sleep(ms(150)).await;
         stall.arrived(10);
         // The upstream takes its time (the body is not polled): not the client's.
         tokio::time::sleep(ms(400)).await;
         // Waiting again: 150 ms of the allowance are left, so not expired at once...
+        assert!(poll(&mut stall).is_pending());
         assert!(poll(&mut stall).is_pending());
         // ...but once they are used up.
         tokio::time::sleep(ms(200)).await;
