@@ -497,7 +497,7 @@ fn validate_reports_every_unknown_field() {
         &out,
         &[
             format!("{f}:{l2}:{c2}: apis[0].routes[0].timeout: unknown field `timeout`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`, `api_key_required`"),
-            format!("{f}:{l1}:{c1}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
+            format!("{f}:{l1}:{c1}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `body_read_timeout`, `body_min_rate`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
 }
@@ -536,7 +536,7 @@ fn validate_reports_a_misspelt_required_key_and_later_unknown_fields() {
         &[
             format!("{f}:{l1}:{c1}: apis[0].routes[0].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`, `api_key_required`"),
             format!("{f}:{l3}:{c3}: apis[0].routes[0]: missing field `integration`"),
-            format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
+            format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `body_read_timeout`, `body_min_rate`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
 }
@@ -573,7 +573,7 @@ fn validate_reports_unknown_fields_inside_an_integration() {
         &out,
         &[
             format!("{f}:{l1}:{c1}: apis[0].routes[0].integration.timout: unknown field `timout`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`"),
-            format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
+            format!("{f}:{l2}:{c2}: server.limits.max_body_byte: unknown field `max_body_byte`, expected one of `max_header_bytes`, `max_body_bytes`, `header_read_timeout`, `body_read_timeout`, `body_min_rate`, `idle_timeout`, `max_connections`, `shutdown_grace`"),
         ],
     );
 }
