@@ -27,19 +27,23 @@ const LIMITS: &str = "  limits:
     shutdown_grace: 5s
 ";
 
-async fn gateway(upstream: std::net::SocketAddr) -> TestGateway {
-    let yaml = format!(
-        "{}apis:
+/// `server` (a whole server section) and the API of these tests: `GET /prod/hello` (mock
+/// "hi") and `ANY /prod/up/{proxy+}` to `upstream`.
+fn config(server: &str, upstream: std::net::SocketAddr) -> String {
+    format!(
+        "{server}apis:
   - name: api
     stages: [prod]
     public: true
     routes:
       - {{method: GET, path: /hello, integration: {{type: mock, body: hi}}}}
       - {{method: ANY, path: '/up/{{proxy+}}', integration: {{type: http, url: 'http://{upstream}/{{proxy}}'}}}}
-",
-        server_section(LIMITS)
-    );
-    start(&yaml).await
+"
+    )
+}
+
+async fn gateway(upstream: std::net::SocketAddr) -> TestGateway {
+    start(&config(&server_section(LIMITS), upstream)).await
 }
 
 /// A backend that counts requests, reads the body, and can be slow on `/slow`.
@@ -194,25 +198,18 @@ async fn gateway_with_waf(upstream: std::net::SocketAddr) -> TestGateway {
             "TextTransformations": [{{"Priority": 0, "Type": "NONE"}}]}}}}}}]}}"#
     );
     std::fs::write(dir.path().join("body-acl.json"), acl).unwrap();
-    let yaml = format!(
-        "{}  waf:
-    web_acls:
-      body: body-acl.json
-apis:
-  - name: api
-    stages: [prod]
-    public: true
-    routes:
-      - {{method: ANY, path: '/up/{{proxy+}}', integration: {{type: http, url: 'http://{upstream}/{{proxy}}'}}}}
-  - name: guarded
+    let server = format!(
+        "{}  waf:\n    web_acls:\n      body: body-acl.json\n",
+        server_section(LIMITS)
+    );
+    let yaml = config(&server, upstream)
+        + "  - name: guarded
     base_path: /guarded
     public: true
     web_acl: body
     routes:
-      - {{method: POST, path: /form, integration: {{type: mock, body: taken}}}}
-",
-        server_section(LIMITS)
-    );
+      - {method: POST, path: /form, integration: {type: mock, body: taken}}
+";
     start_in(dir, &yaml).await
 }
 
@@ -355,9 +352,6 @@ async fn slowloris_gets_408_and_idle_connections_close() {
     );
 }
 
-/// The guard's timer is re-armed only when it fires, not on every request: a slow head
-/// that starts on a connection that has already served requests (its timer armed during
-/// an earlier phase) is still cut off on time, and not before.
 #[tokio::test]
 async fn the_408_is_the_configured_request_timeout_response() {
     // DEFAULT_4XX's headers apply to every 4xx type; REQUEST_TIMEOUT's own message wins.
@@ -368,17 +362,13 @@ async fn the_408_is_the_configured_request_timeout_response() {
       message: Too slow, try again
       headers: {x-retry: soon}
 ";
-    let yaml = format!(
-        "{}apis:
-  - name: api
-    stages: [prod]
-    public: true
-    routes:
-      - {{method: GET, path: /hello, integration: {{type: mock, body: hi}}}}
-",
-        server_section(&format!("{LIMITS}{responses}"))
-    );
-    let g = start(&yaml).await;
+    // No request goes upstream here: the discard port on loopback is never contacted.
+    let unused = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    let g = start(&config(
+        &server_section(&format!("{LIMITS}{responses}")),
+        unused,
+    ))
+    .await;
     let mut s = TcpStream::connect(g.addr("main")).await.unwrap();
     let r = stalled_head(&mut s).await;
     assert_eq!(r.status, 408);
@@ -402,6 +392,9 @@ async fn the_408_is_the_configured_request_timeout_response() {
     assert_eq!(n, 0);
 }
 
+/// The guard's timer is re-armed only when it fires, not on every request: a slow head
+/// that starts on a connection that has already served requests (its timer armed during
+/// an earlier phase) is still cut off on time, and not before.
 #[tokio::test]
 async fn a_slow_head_after_earlier_requests_gets_408_on_time() {
     let count = Arc::new(AtomicUsize::new(0));

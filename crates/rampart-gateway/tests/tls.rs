@@ -23,8 +23,10 @@ const TLS13: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
 const TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
 
 /// A gateway config with one TLS listener `tls` (cert `srv-cert.pem`, key `srv-key.pem`),
-/// an optional client-auth block `(mode, trust_store)`, and `GET /prod/hello` -> 200 "hi".
-fn tls_yaml(client_auth: Option<(&str, &str)>) -> String {
+/// an optional client-auth block `(mode, trust_store)`, `limits` (lines of
+/// `server.limits`, indented, or empty), and `GET /prod/hello` -> 200 "hi" followed by
+/// `routes` (more route lines, or empty).
+fn tls_yaml(client_auth: Option<(&str, &str)>, limits: &str, routes: &str) -> String {
     let ca = match client_auth {
         Some((mode, trust)) => {
             format!(
@@ -32,6 +34,11 @@ fn tls_yaml(client_auth: Option<(&str, &str)>) -> String {
             )
         }
         None => String::new(),
+    };
+    let limits = if limits.is_empty() {
+        String::new()
+    } else {
+        format!("  limits:\n{limits}")
     };
     format!(
         "server:
@@ -45,7 +52,7 @@ fn tls_yaml(client_auth: Option<(&str, &str)>) -> String {
     bind: 127.0.0.1:0
   access_log:
     output: access.log
-apis:
+{limits}apis:
   - name: demo
     stages: [prod]
     public: true
@@ -53,7 +60,7 @@ apis:
       - method: GET
         path: /hello
         integration: {{type: mock, status: 200, body: hi}}
-"
+{routes}"
     )
 }
 
@@ -62,7 +69,7 @@ async fn start_tls(client_auth: Option<(&str, &str)>) -> (TestGateway, Pki) {
     let dir = common::tempdir();
     let pki = Pki::new(dir.path(), "main");
     pki.server("srv");
-    let tg = common::start_in(dir, &tls_yaml(client_auth)).await;
+    let tg = common::start_in(dir, &tls_yaml(client_auth, "", "")).await;
     (tg, pki)
 }
 
@@ -390,11 +397,7 @@ async fn tls_handshake_must_finish_within_header_read_timeout() {
     let dir = common::tempdir();
     let pki = Pki::new(dir.path(), "main");
     pki.server("srv");
-    let yaml = tls_yaml(None).replacen(
-        "server:\n",
-        "server:\n  limits:\n    header_read_timeout: 500ms\n",
-        1,
-    );
+    let yaml = tls_yaml(None, "    header_read_timeout: 500ms\n", "");
     let tg = common::start_in(dir, &yaml).await;
     let addr = tg.addr("tls");
 
@@ -511,32 +514,28 @@ async fn start_tls_h2_with_idle(idle: &str) -> (TestGateway, Pki) {
     let dir = common::tempdir();
     let pki = Pki::new(dir.path(), "main");
     pki.server("srv");
-    let yaml = format!(
-        "server:
-  listeners:
-    - name: tls
-      bind: 127.0.0.1:0
-      tls:
-        cert: srv-cert.pem
-        key: srv-key.pem
-  admin:
-    bind: 127.0.0.1:0
-  access_log:
-    output: access.log
-  limits:
-    header_read_timeout: 300ms
-    idle_timeout: {idle}
-apis:
-  - name: demo
-    stages: [prod]
-    public: true
-    routes:
-      - {{method: GET, path: /hello, integration: {{type: mock, status: 200, body: hi}}}}
-      - {{method: GET, path: /slow, integration: {{type: http, url: 'http://{slow}/slow'}}}}
-"
+    let yaml = tls_yaml(
+        None,
+        &format!("    header_read_timeout: 300ms\n    idle_timeout: {idle}\n"),
+        &format!(
+            "      - {{method: GET, path: /slow, integration: {{type: http, url: 'http://{slow}/slow'}}}}\n"
+        ),
     );
     let tg = common::start_in(dir, &yaml).await;
     (tg, pki)
+}
+
+/// A TLS connection to `addr` (trusting CA `main`) on which the server chose HTTP/2.
+async fn tls_h2_stream(addr: SocketAddr, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = tokio_rustls::TlsConnector::from(cfg)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    stream
 }
 
 /// An HTTP/2 connection to `addr`: the request sender and the connection task (which ends
@@ -548,14 +547,7 @@ async fn h2_connect(
     hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
     tokio::task::JoinHandle<Result<(), hyper::Error>>,
 ) {
-    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let stream = tokio_rustls::TlsConnector::from(cfg)
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let stream = tls_h2_stream(addr, pki).await;
     let (send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
@@ -633,14 +625,7 @@ async fn an_idle_http2_connection_is_closed_but_a_busy_one_is_not() {
 /// A raw HTTP/2 connection (TLS, ALPN `h2`) that has sent the client preface and empty
 /// settings: for tests that must choose how the frames are cut.
 async fn raw_h2(addr: SocketAddr, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = tokio_rustls::TlsConnector::from(cfg)
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut stream = tls_h2_stream(addr, pki).await;
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend(h2_frame(0x4, 0, 0, &[])); // SETTINGS
     stream.write_all(&hello).await.unwrap();
@@ -1044,7 +1029,7 @@ async fn certificate_reload() {
     let a = Pki::new(dir.path(), "a");
     let b = Pki::new(dir.path(), "b");
     a.server("srv");
-    let tg = common::start_in(dir, &tls_yaml(None)).await;
+    let tg = common::start_in(dir, &tls_yaml(None, "", "")).await;
     let addr = tg.addr("tls");
     let trust = |p: &Pki| common::tls_client(&p.ca_der(), None, TLS13, H1);
 

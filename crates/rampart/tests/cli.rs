@@ -1187,7 +1187,9 @@ apis:
 
 const ADMIN_TOKEN: &str = "cli-test-admin-token-0123456789";
 
-fn keys_config() -> String {
+/// A server section with one listener `main` and the admin API on (token
+/// [`ADMIN_TOKEN`]), then `extra` (more lines of `server:`).
+fn admin_server(extra: &str) -> String {
     format!(
         "server:
   listeners:
@@ -1198,16 +1200,21 @@ fn keys_config() -> String {
     token: {ADMIN_TOKEN}
   access_log:
     output: 'off'
-  usage:
-    data_dir: data
-apis:
+{extra}"
+    )
+}
+
+fn keys_config() -> String {
+    format!(
+        "{}apis:
   - name: shop
     stages: [prod]
     public: true
     api_key_required: true
     routes:
       - {{method: GET, path: /pets, integration: {{type: mock, body: pets}}}}
-"
+",
+        admin_server("  usage:\n    data_dir: data\n")
     )
 }
 
@@ -1315,25 +1322,15 @@ fn waf_managed_keys_lists_what_a_rate_rule_blocks() {
     std::fs::write(
         &cfg,
         format!(
-            "server:
-  listeners:
-    - name: main
-      bind: 127.0.0.1:0
-  admin:
-    bind: 127.0.0.1:0
-    token: {ADMIN_TOKEN}
-  access_log:
-    output: 'off'
-  waf:
-    web_acls: {{main: acl.json}}
-apis:
+            "{}apis:
   - name: open
     base_path: /
     public: true
     web_acl: main
     routes:
       - {{method: GET, path: /x, integration: {{type: mock, body: ok}}}}
-"
+",
+            admin_server("  waf:\n    web_acls: {main: acl.json}\n")
         ),
     )
     .unwrap();
