@@ -452,19 +452,7 @@ async fn alpn_selects_http2_or_http11() {
     let addr = tg.addr("tls");
 
     // A client offering h2 (and http/1.1) gets HTTP/2.
-    let cfg = common::tls_client(
-        &pki.ca_der(),
-        None,
-        &[&rustls::version::TLS13, &rustls::version::TLS12],
-        &[b"h2", b"http/1.1"],
-    );
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let stream = tokio_rustls::TlsConnector::from(cfg)
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let stream = tls_h2_stream(addr, &pki, &[b"h2", b"http/1.1"]).await;
     let (mut send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
@@ -525,9 +513,15 @@ async fn start_tls_h2_with_idle(idle: &str) -> (TestGateway, Pki) {
     (tg, pki)
 }
 
-/// A TLS connection to `addr` (trusting CA `main`) on which the server chose HTTP/2.
-async fn tls_h2_stream(addr: SocketAddr, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let cfg = common::tls_client(&pki.ca_der(), None, TLS13, &[b"h2"]);
+/// A TLS connection to `addr` (trusting CA `main`, TLS 1.3 or 1.2, offering the ALPN
+/// protocols `alpn`) on which the server chose HTTP/2.
+async fn tls_h2_stream(
+    addr: SocketAddr,
+    pki: &Pki,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let versions = [&rustls::version::TLS13, &rustls::version::TLS12];
+    let cfg = common::tls_client(&pki.ca_der(), None, &versions, alpn);
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     let stream = tokio_rustls::TlsConnector::from(cfg)
@@ -547,7 +541,7 @@ async fn h2_connect(
     hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
     tokio::task::JoinHandle<Result<(), hyper::Error>>,
 ) {
-    let stream = tls_h2_stream(addr, pki).await;
+    let stream = tls_h2_stream(addr, pki, &[b"h2"]).await;
     let (send, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
@@ -625,7 +619,7 @@ async fn an_idle_http2_connection_is_closed_but_a_busy_one_is_not() {
 /// A raw HTTP/2 connection (TLS, ALPN `h2`) that has sent the client preface and empty
 /// settings: for tests that must choose how the frames are cut.
 async fn raw_h2(addr: SocketAddr, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let mut stream = tls_h2_stream(addr, pki).await;
+    let mut stream = tls_h2_stream(addr, pki, &[b"h2"]).await;
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend(h2_frame(0x4, 0, 0, &[])); // SETTINGS
     stream.write_all(&hello).await.unwrap();
