@@ -124,7 +124,14 @@ pub async fn run(
     // 2. Normalise: the one canonical path everything after this sees.
     let canon = rampart_normalize::normalize(parts.uri.path(), &cfg.paths)
         .map_err(|r| (Stage::Route, GatewayError::InvalidPath(r)))?;
-    let result = routed(cfg, ctx, parts, body, &canon).await;
+    // A body over the size limit or slower than its pace is the listener's rejection,
+    // whichever stage was reading the body when it was found.
+    let result = routed(cfg, ctx, parts, body, &canon)
+        .await
+        .map_err(|(stage, e)| match e {
+            GatewayError::BodyTooLarge | GatewayError::BodyTimeout { .. } => (Stage::Listener, e),
+            e => (stage, e),
+        });
     ctx.path = Some(canon);
     result
 }
