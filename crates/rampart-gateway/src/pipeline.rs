@@ -224,7 +224,6 @@ async fn integrate(
         Integration::Http(h) => {
             let path = h.upstream_path(&m.resource_path, &m.params, parts.uri.query());
             let forwarded = Forwarded {
-                peer: ctx.conn.peer.ip(),
                 peer_header: &ctx.conn.peer_ip_header,
                 tls: ctx.conn.tls.is_some(),
                 request_id: &ctx.request_id_header,

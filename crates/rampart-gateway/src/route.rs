@@ -348,6 +348,10 @@ impl Router {
             });
             let Some(route) = route else {
                 let mut allow: Vec<&str> = node.routes.iter().map(|r| r.method.as_str()).collect();
+                // GET routes answer HEAD too (above).
+                if allow.contains(&"GET") && !allow.contains(&"HEAD") {
+                    allow.push("HEAD");
+                }
                 allow.sort_unstable();
                 return RouteMatch::MethodNotAllowed { allow };
             };
@@ -461,7 +465,7 @@ mod tests {
         assert_eq!(hit(&r, "GET", "/prod/pets"), "GET /pets");
         assert_eq!(hit(&r, "GET", "/prod/pets/"), "GET /pets");
         assert_eq!(hit(&r, "POST", "/prod/pets"), "POST /pets");
-        assert_eq!(hit(&r, "PUT", "/prod/pets"), "405 GET,POST");
+        assert_eq!(hit(&r, "PUT", "/prod/pets"), "405 GET,HEAD,POST");
         assert_eq!(hit(&r, "GET", "/prod/pets/mine"), "GET /pets/mine");
         assert_eq!(hit(&r, "GET", "/prod/pets/7"), "GET /pets/{id} id=7");
         assert_eq!(hit(&r, "HEAD", "/prod/pets/7"), "GET /pets/{id} id=7");

@@ -80,6 +80,9 @@ pub struct Gateway {
     pub listeners: Vec<ListenerAddr>,
     pub admin: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
+    /// Stops the admin listener: only once the workers have drained, so that `/readyz`
+    /// answers 503 (and `/healthz`, `/metrics` keep answering) while they do.
+    stop_admin: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     workers: Vec<tokio::sync::oneshot::Receiver<()>>,
 }
@@ -230,11 +233,12 @@ impl Gateway {
                 .map_err(StartError::Worker)?;
         }
         let mut tasks = Vec::new();
+        let (stop_admin, admin_rx) = watch::channel(false);
         if let Some(l) = admin_listener {
             tasks.push(tokio::spawn(crate::admin::serve(
                 l,
                 shared.clone(),
-                rx.clone(),
+                admin_rx,
             )));
         }
         if let Some(u) = usage {
@@ -259,6 +263,7 @@ impl Gateway {
             listeners,
             admin,
             shutdown: tx,
+            stop_admin,
             tasks,
             workers: done,
         })
@@ -337,11 +342,12 @@ impl Gateway {
     pub async fn shutdown(mut self) {
         self.shared.ready.store(false, Ordering::SeqCst);
         let _ = self.shutdown.send(true);
-        for t in std::mem::take(&mut self.tasks) {
-            let _ = t.await;
-        }
         for w in std::mem::take(&mut self.workers) {
             let _ = w.await;
+        }
+        let _ = self.stop_admin.send(true);
+        for t in std::mem::take(&mut self.tasks) {
+            let _ = t.await;
         }
         if let Some(u) = self.shared.usage.clone() {
             let _ = tokio::task::spawn_blocking(move || u.flush()).await;
@@ -558,14 +564,17 @@ impl Shared {
 }
 
 /// The client address: the peer, or for a trusted proxy the nearest untrusted address in
-/// its `X-Forwarded-For`.
+/// its `X-Forwarded-For`. Several header lines are one list in order (RFC 9110, section
+/// 5.3): a proxy that adds its own line instead of appending to the client's puts the
+/// address it saw last, so the walk starts at the end of the last line.
 fn client_ip(cfg: &Compiled, peer: IpAddr, trusted: bool, req: &Request<Incoming>) -> IpAddr {
     if !trusted {
         return peer;
     }
     let mut ip = peer;
-    for v in req.headers().get_all("x-forwarded-for") {
-        let Ok(s) = v.to_str() else { return peer };
+    let lines: Vec<_> = req.headers().get_all("x-forwarded-for").iter().collect();
+    for v in lines.into_iter().rev() {
+        let Ok(s) = v.to_str() else { return ip };
         for part in s.rsplit(',') {
             match part.trim().parse::<IpAddr>() {
                 Ok(a) => {

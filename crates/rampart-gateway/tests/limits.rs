@@ -118,6 +118,40 @@ async fn header_bytes_limit_is_431_with_uniform_body() {
     );
 }
 
+/// What hyper's parser refuses (before there is a request: no body, no request id) is a
+/// 400 or 431, and counted as a refused connection for the operator.
+#[tokio::test]
+async fn requests_that_are_not_http_are_refused_and_counted() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let g = gateway(counting_backend(count.clone()).await).await;
+    let a = g.addr("main");
+    let malformed: [&[u8]; 4] = [
+        b"GET /prod/up/\x00 HTTP/1.1\r\nhost: t\r\n\r\n",
+        b"GET /prod/up/x HTTP/1.1\r\nhost: t\r\nno colon here\r\n\r\n",
+        b"GET /prod/up/x HTTP/1.1\r\nhost: t\r\ncontent-length: abc\r\n\r\n",
+        b"GET /prod/up/x HTTP/9.9\r\nhost: t\r\n\r\n",
+    ];
+    for m in malformed {
+        let r = raw(a, m).await;
+        assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(m));
+    }
+    // More than 100 header fields: hyper's limit, whatever their size.
+    let many: Vec<(String, String)> = (0..101).map(|i| (format!("x-{i}"), "v".into())).collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        request(a, "GET", "/prod/up/x", &refs, b"").await.status,
+        431
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 0, "none reached the upstream");
+    let m = metrics(&g).await;
+    assert!(
+        m.contains(
+            "rampart_refused_connections_total{listener=\"main\",reason=\"malformed_request\"} 5"
+        ),
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn body_bytes_limit_is_413() {
     let count = Arc::new(AtomicUsize::new(0));
@@ -473,8 +507,16 @@ async fn graceful_shutdown_drains_in_flight_requests() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(count.load(Ordering::SeqCst), 1, "request is in flight");
     let TestGateway { gw, dir: _dir } = g;
+    let admin = gw.admin.unwrap();
+    assert_eq!(get(admin, "/readyz").await.status, 200);
     let t0 = Instant::now();
-    gw.shutdown().await;
+    let shutdown = tokio::spawn(gw.shutdown());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // While it drains, the admin listener stays: not ready, but alive.
+    assert_eq!(get(admin, "/readyz").await.status, 503);
+    assert_eq!(get(admin, "/healthz").await.status, 200);
+    assert!(!shutdown.is_finished(), "still draining");
+    shutdown.await.unwrap();
     let r = inflight.await.unwrap();
     assert_eq!(r.status, 200, "in-flight request completed");
     assert_eq!(r.text(), "got 0");
@@ -483,4 +525,8 @@ async fn graceful_shutdown_drains_in_flight_requests() {
         "shutdown waited for it"
     );
     assert!(TcpStream::connect(a).await.is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(admin).await.is_err(),
+        "admin closed at the end"
+    );
 }

@@ -457,6 +457,81 @@ async fn trusted_proxy_forwarded_for_chain_appends_the_peer() {
     );
 }
 
+/// Several `X-Forwarded-For` lines are one list in order (RFC 9110, section 5.3): a proxy
+/// that adds its own line (HAProxy's `option forwardfor`) puts the address it saw in the
+/// last one, and a client's own line before it must not become the client address.
+#[tokio::test]
+async fn forwarded_for_lines_are_one_chain() {
+    let (g, a) = echo_gateway("  request_id:\n    trusted_proxies: [127.0.0.0/8]\n").await;
+    let r = request(
+        a,
+        "GET",
+        "/prod/echo",
+        &[
+            ("x-forwarded-for", "10.1.1.1"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        echoed_header(&r, "x-forwarded-for").as_deref(),
+        Some("10.1.1.1, 203.0.113.9, 127.0.0.1")
+    );
+    // A trusted address at the end of the last line is skipped, as within one line.
+    let r = request(
+        a,
+        "GET",
+        "/prod/echo",
+        &[
+            ("x-forwarded-for", "10.1.1.1, 198.51.100.4"),
+            ("x-forwarded-for", "127.0.0.9"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let log = g.access_log(2).await;
+    assert_eq!(log[0]["client_ip"], "203.0.113.9");
+    assert_eq!(log[1]["client_ip"], "198.51.100.4");
+}
+
+/// Headers a backend would believe about the client's address or the path to serve are
+/// the gateway's to set: a client's `Forwarded`, `X-Real-IP` and the like are removed
+/// unless it is a trusted proxy, and path overrides (`X-Original-URL`, `X-Rewrite-URL`)
+/// from anyone, since the canonical path is what was routed and checked.
+#[tokio::test]
+async fn client_forwarding_and_path_override_headers_are_not_forwarded() {
+    let sent = [
+        ("forwarded", "for=6.6.6.6;proto=https;host=evil.example"),
+        ("x-real-ip", "6.6.6.6"),
+        ("true-client-ip", "6.6.6.6"),
+        ("x-forwarded-port", "8443"),
+        ("x-forwarded-prefix", "/admin"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("x-custom", "kept"),
+    ];
+    let (_g, a) = echo_gateway("").await;
+    let r = request(a, "GET", "/prod/echo", &sent, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (name, _) in &sent[..7] {
+        assert_eq!(echoed_header(&r, name), None, "{name} reached the upstream");
+    }
+    assert_eq!(echoed_header(&r, "x-custom").as_deref(), Some("kept"));
+
+    // A trusted proxy's forwarding headers are its own and pass; path overrides never do.
+    let (_g, a) = echo_gateway("  request_id:\n    trusted_proxies: [127.0.0.1/32]\n").await;
+    let r = request(a, "GET", "/prod/echo", &sent, b"").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (name, value) in &sent[..5] {
+        assert_eq!(echoed_header(&r, name).as_deref(), Some(*value), "{name}");
+    }
+    assert_eq!(echoed_header(&r, "x-original-url"), None);
+    assert_eq!(echoed_header(&r, "x-rewrite-url"), None);
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. Gateway responses
 // ---------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ async fn templates_methods_stages_and_base_paths() {
     // A resource with no route for the method: 405 with Allow, uniform body.
     let r = request(a, "PUT", "/prod/admin", &[], b"").await;
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow").as_deref(), Some("DELETE, GET"));
+    assert_eq!(r.header("allow").as_deref(), Some("DELETE, GET, HEAD"));
     assert_eq!(r.json()["message"], "Method Not Allowed");
     let r = get(a, "/nope").await;
     assert_eq!(r.status, 404);

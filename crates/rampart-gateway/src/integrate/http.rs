@@ -9,7 +9,6 @@
 //!   that covers the response head and its body.
 //! - Upstream errors never reach the client: 502/504 with a generic message, detail logged.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,6 +119,48 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
         if present & (1 << i) != 0 {
             h.remove(name);
         }
+    }
+}
+
+/// Request headers that tell a backend which path to serve instead of the request line's
+/// (IIS, Symfony, Zend): the gateway routed and checked the canonical path, so the backend
+/// must not be told another. Removed from every request.
+const PATH_OVERRIDES: [&str; 2] = ["x-original-url", "x-rewrite-url"];
+
+/// Request headers with which a proxy tells a backend the client's address, scheme, host,
+/// port or base path, other than the `X-Forwarded-For`, `-Proto` and `-Host` the gateway
+/// sets itself. Backends honour them (Spring's `ForwardedHeaderFilter`, Rails, nginx's
+/// `real_ip`), so from a client that is not a trusted proxy they would be believed in place
+/// of what the gateway saw. Removed unless the peer is a trusted proxy.
+const CLIENT_FORWARDING: [&str; 10] = [
+    "forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+];
+
+/// Removes [`PATH_OVERRIDES`], and [`CLIENT_FORWARDING`] unless `trusted`: one pass over
+/// the names finds them (most requests have none), then each found is removed.
+fn strip_client_forwarding(h: &mut HeaderMap, trusted: bool) {
+    let mut found: Vec<HeaderName> = Vec::new();
+    for k in h.keys() {
+        let n = k.as_str();
+        // Every name of both lists starts with one of these (most headers do not).
+        if !matches!(n.as_bytes().first(), Some(b'f' | b't' | b'x')) {
+            continue;
+        }
+        if PATH_OVERRIDES.contains(&n) || (!trusted && CLIENT_FORWARDING.contains(&n)) {
+            found.push(k.clone());
+        }
+    }
+    for k in found {
+        h.remove(k);
     }
 }
 
@@ -246,16 +287,21 @@ impl HttpIntegration {
         if let Some(v) = original_host {
             h.insert(X_FORWARDED_HOST, v);
         }
-        let xff = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-            // A trusted proxy's chain is kept and the proxy itself appended.
-            Some(prev) if forwarded.trust_forwarded => {
-                HeaderValue::from_str(&format!("{prev}, {}", forwarded.peer)).ok()
+        let xff = if forwarded.trust_forwarded && h.contains_key(X_FORWARDED_FOR) {
+            // A trusted proxy's chain is kept, all its lines as one list (RFC 9110, section
+            // 5.3), and the proxy itself appended.
+            let mut chain = Vec::new();
+            for v in h.get_all(X_FORWARDED_FOR) {
+                chain.extend_from_slice(v.as_bytes());
+                chain.extend_from_slice(b", ");
             }
-            _ => Some(forwarded.peer_header.clone()),
+            chain.extend_from_slice(forwarded.peer_header.as_bytes());
+            HeaderValue::from_bytes(&chain).unwrap_or_else(|_| forwarded.peer_header.clone())
+        } else {
+            forwarded.peer_header.clone()
         };
-        if let Some(v) = xff {
-            h.insert(X_FORWARDED_FOR, v);
-        }
+        h.insert(X_FORWARDED_FOR, xff);
+        strip_client_forwarding(h, forwarded.trust_forwarded);
         h.insert(
             X_FORWARDED_PROTO,
             HeaderValue::from_static(if forwarded.tls { "https" } else { "http" }),
@@ -295,8 +341,7 @@ impl HttpIntegration {
 
 /// Facts about the client that go into the `X-Forwarded-*` headers.
 pub struct Forwarded<'a> {
-    /// The address that connected to the gateway, and the same as a header value.
-    pub peer: IpAddr,
+    /// The address that connected to the gateway, as a header value.
     pub peer_header: &'a HeaderValue,
     pub tls: bool,
     pub request_id: &'a HeaderValue,
@@ -364,6 +409,34 @@ pub fn upstream_tls(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_forwarding_headers_are_removed_by_name_in_any_case() {
+        let names: Vec<&str> = PATH_OVERRIDES
+            .iter()
+            .chain(&CLIENT_FORWARDING)
+            .copied()
+            .collect();
+        for trusted in [false, true] {
+            let mut h = HeaderMap::new();
+            for n in &names {
+                if let Ok(name) = HeaderName::from_bytes(n.to_ascii_uppercase().as_bytes()) {
+                    h.insert(name, HeaderValue::from_static("v"));
+                }
+            }
+            assert_eq!(h.len(), names.len());
+            h.insert("x-keep", HeaderValue::from_static("v"));
+            h.insert("accept", HeaderValue::from_static("v"));
+            strip_client_forwarding(&mut h, trusted);
+            for n in PATH_OVERRIDES {
+                assert!(!h.contains_key(n), "{n}");
+            }
+            for n in CLIENT_FORWARDING {
+                assert_eq!(h.contains_key(n), trusted, "{n}, trusted: {trusted}");
+            }
+            assert!(h.contains_key("x-keep") && h.contains_key("accept"));
+        }
+    }
 
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_removed_in_any_case() {

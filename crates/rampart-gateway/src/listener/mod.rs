@@ -404,7 +404,15 @@ async fn serve_h1<H, S>(
         .keep_alive(true);
     let conn = b.serve_connection(TokioIo::new(io), svc);
     if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        if e.is_parse() {
+            // Not HTTP/1.1 (a malformed request line or header, bytes a target may not
+            // hold, an unreadable length, more than 100 header fields): hyper has answered
+            // 400 or 431 without a body and closes, before there is a request to log.
+            handler.connection_refused(&name, "malformed_request");
+            tracing::info!(listener = %name, %peer, error = %e, "request not parsed as HTTP/1.1");
+        } else {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
     }
     if phase.header_timed_out() {
         handler.connection_refused(&name, "header_read_timeout");
