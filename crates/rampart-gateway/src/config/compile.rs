@@ -1353,12 +1353,14 @@ fn compile_integration(
 ) -> Option<Integration> {
     match raw {
         RawIntegration::Mock(m) => {
+            // A final response: 1xx are interim (101 would announce a protocol switch that
+            // never happens) and codes past 599 have no class.
             let status = match StatusCode::from_u16(m.status) {
-                Ok(s) => s,
-                Err(_) => {
+                Ok(s) if (200..=599).contains(&m.status) => s,
+                _ => {
                     e.push(
                         format!("{p}.status"),
-                        format!("{} is not an HTTP status", m.status),
+                        format!("{} is not a final HTTP status (200-599)", m.status),
                     );
                     return None;
                 }
@@ -1372,6 +1374,19 @@ fn compile_integration(
         }
         RawIntegration::Http(h) => {
             let before = e.0.len();
+            // Checked first: an error in the URL ends the checks of the rest.
+            let connect_timeout = duration(
+                e,
+                &format!("{p}.connect_timeout"),
+                &h.connect_timeout,
+                DEFAULT_CONNECT_TIMEOUT,
+            );
+            let timeout = duration(
+                e,
+                &format!("{p}.timeout"),
+                &h.timeout,
+                DEFAULT_UPSTREAM_TIMEOUT,
+            );
             let url: http::Uri = match h.url.replace(['{', '}'], "_").parse() {
                 Ok(u) => u,
                 Err(_) => {
@@ -1391,6 +1406,15 @@ fn compile_integration(
                 e.push(format!("{p}.url"), "needs a host");
                 return None;
             };
+            if authority.as_str().contains('@') {
+                // It would otherwise become the upstream's `Host` header. Not echoed: it
+                // holds a password.
+                e.push(
+                    format!("{p}.url"),
+                    "must not hold credentials (`user:password@`): the gateway does not send them",
+                );
+                return None;
+            }
             if url.query().is_some() {
                 e.push(format!("{p}.url"), "must not have a query string");
             }
@@ -1434,18 +1458,6 @@ fn compile_integration(
                     true
                 }
             };
-            let connect_timeout = duration(
-                e,
-                &format!("{p}.connect_timeout"),
-                &h.connect_timeout,
-                DEFAULT_CONNECT_TIMEOUT,
-            );
-            let timeout = duration(
-                e,
-                &format!("{p}.timeout"),
-                &h.timeout,
-                DEFAULT_UPSTREAM_TIMEOUT,
-            );
             let mut ca = None;
             let mut client = None;
             if let Some(t) = &h.tls {

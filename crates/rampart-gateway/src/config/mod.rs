@@ -175,15 +175,16 @@ pub fn load_str(
     // section, each API, each route) is read on its own, and an unknown field is removed
     // and the part read again: every misspelt key and every broken part is reported.
     let mut structural = Vec::new();
-    let raw = read_config(value, &mut structural);
+    let read = read_config(value, &mut structural);
     errors.extend(structural.into_iter().map(|(p, m)| at(p, m)));
-    let Some(raw) = raw else {
+    let Some(raw) = &read.raw else {
         return Err(ConfigErrors(errors));
     };
-    // The shape is sound: check the meaning too, so that an unset variable does not hide
-    // other errors. A value whose variable is unset is still the `${env:...}` text, so
-    // errors at those paths are left out.
-    match compile::compile(&raw, base) {
+    // Check the meaning of every part that has its shape, so that neither an unset
+    // variable nor a broken route hides other errors. A value whose variable is unset is
+    // still the `${env:...}` text, so errors at those paths are left out; paths are those
+    // of the file, whatever parts were left out.
+    match compile::compile(raw, base) {
         Ok(mut c) if errors.is_empty() => {
             for w in &mut c.warnings {
                 let pos = positions.find(&w.path);
@@ -198,6 +199,7 @@ pub fn load_str(
             let env_paths: Vec<String> = errors.iter().map(|e| e.path.clone()).collect();
             errors.extend(
                 es.0.into_iter()
+                    .map(|(p, m)| (read.file_path(&p), m))
                     .filter(|(p, _)| !env_paths.contains(p))
                     .map(|(p, m)| at(p, m)),
             );
@@ -249,19 +251,55 @@ fn read_part<T: serde::de::DeserializeOwned>(
     None
 }
 
-/// Read the whole file's shape part by part; `None` if any part failed.
-fn read_config(
-    value: serde_json::Value,
-    errors: &mut Vec<(String, String)>,
-) -> Option<raw::RawConfig> {
+/// The parts of a file that have their shape.
+struct ReadConfig {
+    /// Every API and route that read, with the server section, identities and authorizers;
+    /// `None` if one of those failed or the file is no mapping (every API is checked
+    /// against them, so without them its errors could be false).
+    raw: Option<raw::RawConfig>,
+    /// For each API of `raw`, its index in the file and those of its routes.
+    places: Vec<(usize, Vec<usize>)>,
+}
+
+impl ReadConfig {
+    /// `path` (of `raw`: `apis[1].routes[0].integration.url`) as a path of the file.
+    fn file_path(&self, path: &str) -> String {
+        /// `[n]` at the start of `s`: n and the rest.
+        fn index(s: &str) -> Option<(usize, &str)> {
+            let (n, rest) = s.strip_prefix('[')?.split_once(']')?;
+            Some((n.parse().ok()?, rest))
+        }
+        let Some((a, rest)) = path.strip_prefix("apis").and_then(index) else {
+            return path.to_string();
+        };
+        let Some((api, routes)) = self.places.get(a) else {
+            return path.to_string();
+        };
+        let route = rest
+            .strip_prefix(".routes")
+            .and_then(index)
+            .and_then(|(r, tail)| Some((routes.get(r)?, tail)));
+        match route {
+            Some((route, tail)) => format!("apis[{api}].routes[{route}]{tail}"),
+            None => format!("apis[{api}]{rest}"),
+        }
+    }
+}
+
+/// Read the whole file's shape part by part: what read, and an error for every part that
+/// did not.
+fn read_config(value: serde_json::Value, errors: &mut Vec<(String, String)>) -> ReadConfig {
+    let mut read = ReadConfig {
+        raw: None,
+        places: Vec::new(),
+    };
     let serde_json::Value::Object(mut top) = value else {
         errors.push((
             String::new(),
             "the configuration must be a mapping with `server` and `apis`".into(),
         ));
-        return None;
+        return read;
     };
-    let before = errors.len();
     let server = top.remove("server").unwrap_or(serde_json::Value::Null);
     let apis = top.remove("apis").unwrap_or(serde_json::Value::Null);
     let identities = top.remove("identities").unwrap_or(serde_json::Value::Null);
@@ -275,21 +313,26 @@ fn read_config(
         ));
     }
     let mut named = std::collections::BTreeMap::new();
+    let mut context_read = true;
     match authorizers {
         serde_json::Value::Null => {}
         serde_json::Value::Object(m) => {
             for (name, a) in m {
-                if let Some(a) =
-                    read_part::<raw::RawAuthorizer>(a, &format!("authorizers.{name}"), errors)
-                {
-                    named.insert(name, a);
+                match read_part::<raw::RawAuthorizer>(a, &format!("authorizers.{name}"), errors) {
+                    Some(a) => {
+                        named.insert(name, a);
+                    }
+                    None => context_read = false,
                 }
             }
         }
-        _ => errors.push((
-            "authorizers".into(),
-            "must be a mapping of names to authorizers".into(),
-        )),
+        _ => {
+            context_read = false;
+            errors.push((
+                "authorizers".into(),
+                "must be a mapping of names to authorizers".into(),
+            ));
+        }
     }
     let identities = if identities.is_null() {
         Some(None)
@@ -311,6 +354,7 @@ fn read_config(
                 let Some(mut a) = read_part::<raw::RawApi>(api, &prefix, errors) else {
                     continue;
                 };
+                let mut route_places = Vec::new();
                 match routes {
                     None | Some(serde_json::Value::Null) => {}
                     Some(serde_json::Value::Array(rs)) => {
@@ -321,6 +365,7 @@ fn read_config(
                                 errors,
                             ) {
                                 a.routes.push(r);
+                                route_places.push(j);
                             }
                         }
                     }
@@ -330,19 +375,20 @@ fn read_config(
                     )),
                 }
                 out_apis.push(a);
+                read.places.push((i, route_places));
             }
         }
         _ => errors.push(("apis".into(), "must be a list of APIs".into())),
     }
-    if errors.len() > before {
-        return None;
+    if let (true, Some(server), Some(identities)) = (context_read, server, identities) {
+        read.raw = Some(raw::RawConfig {
+            server,
+            apis: out_apis,
+            identities,
+            authorizers: named,
+        });
     }
-    Some(raw::RawConfig {
-        server: server?,
-        apis: out_apis,
-        identities: identities?,
-        authorizers: named,
-    })
+    read
 }
 
 /// Remove the node at a serde_path_to_error path (`a.b[2].c`). True if something was removed.
@@ -427,6 +473,63 @@ apis:
         assert!(c.admin.is_none());
     }
 
+    /// A part that cannot be read at all (a route without its integration) is left out,
+    /// and the rest is still checked for meaning, with the file's paths.
+    #[test]
+    fn a_broken_route_does_not_hide_the_errors_of_the_others() {
+        let text = GOOD
+            .replace(
+                "      - method: ANY",
+                "      - {method: GET, path: /z, integraton: {type: mock}}
+      - {method: GET, path: /w, integration: {type: http, url: 'ftp://x', timeout: soon}}
+      - method: ANY",
+            )
+            .replace("timeout: 2s", "timeout: 2 seconds");
+        let e = errors(&text);
+        assert_eq!(
+            e,
+            vec![
+                "t.yaml:12:33: apis[0].routes[1].integraton: unknown field `integraton`, expected one of `method`, `path`, `integration`, `tags`, `public`, `authorizers`, `scopes`, `throttle`, `api_key_required`",
+                "t.yaml:12:9: apis[0].routes[1]: missing field `integration`",
+                "t.yaml:11:69: apis[0].routes[0].integration.timeout: unknown unit ` seconds` in `2 seconds` (use ms, s, m or h)",
+                "t.yaml:13:75: apis[0].routes[2].integration.timeout: `soon` is not a duration like `500ms`, `10s`, `2m`",
+                "t.yaml:13:59: apis[0].routes[2].integration.url: must start with http:// or https://",
+            ],
+            "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn mock_status_is_a_final_status_and_upstream_urls_hold_no_credentials() {
+        for bad in [0, 100, 101, 199, 600, 999] {
+            let text = GOOD.replace(
+                "{type: mock, body:",
+                &format!("{{type: mock, status: {bad}, body:"),
+            );
+            let e = errors(&text);
+            assert_eq!(
+                e,
+                vec![format!("t.yaml:14:35: apis[0].routes[1].integration.status: {bad} is not a final HTTP status (200-599)")],
+                "{bad}"
+            );
+        }
+        for good in [200, 204, 302, 418, 599] {
+            let text = GOOD.replace(
+                "{type: mock, body:",
+                &format!("{{type: mock, status: {good}, body:"),
+            );
+            assert!(load(&text).is_ok(), "{good}");
+        }
+        let text = GOOD.replace("http://127.0.0.1:1/", "http://user:s3cr3t@127.0.0.1:1/");
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("apis[0].routes[0].integration.url: must not hold credentials"),
+            "{e:?}"
+        );
+        assert!(!e[0].contains("s3cr3t"), "{e:?}");
+    }
+
     #[test]
     fn every_error_has_file_line_column_and_path() {
         let text = GOOD
@@ -440,6 +543,8 @@ apis:
                 "t.yaml:15:35: apis[0].routes[1].integration.body: environment variable `UNSET` is not set",
                 "t.yaml:7:5: apis[0].colour: unknown field `colour`, expected one of `name`, `stages`, `base_path`, `listeners`, `routes`, `api_id`, `resource_policy`, `resource_policy_file`, `public`, `authorizers`, `throttle`, `api_key_source`, `api_key_header`, `api_key_required`, `web_acl`, `stage_web_acls`",
                 "t.yaml:12:89: apis[0].routes[0].integration.retries: unknown field `retries`, expected one of `url`, `query`, `connect_timeout`, `timeout`, `http2`, `preserve_host`, `tls`",
+                // The rest of the part that had an unknown field is checked too.
+                "t.yaml:12:69: apis[0].routes[0].integration.timeout: unknown unit ` seconds` in `2 seconds` (use ms, s, m or h)",
             ]
         );
         // Semantic errors are all collected too.
