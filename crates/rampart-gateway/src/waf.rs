@@ -16,13 +16,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use rampart_waf::{CompiledAcl, ResourceKind, Resources, Verdict, WafRequest};
+use rampart_waf::{CompiledAcl, MatchLocation, ResourceKind, Resources, Verdict, WafRequest};
 
 use crate::body::{client_body_error, read_limited, RequestBody};
 use crate::config::compile::{resolve, Errors};
 use crate::config::raw::{RawApi, RawWaf};
 use crate::config::Compiled;
 use crate::pipeline::RequestContext;
+use crate::record::access_log::AccessLogSpec;
 use crate::respond::GatewayError;
 
 /// The web ACLs of one API: the API's own and per-stage ones.
@@ -177,6 +178,20 @@ fn now_ms() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
+/// The excerpt of a match as the log shows it: `[redacted]` for a header the access log
+/// never writes (`access_log.redact_headers` and the credentials it always redacts), since
+/// the WAF's own list of credential headers does not know the operator's.
+fn logged_excerpt<'a>(spec: &AccessLogSpec, loc: &'a MatchLocation) -> &'a str {
+    let header = loc
+        .field
+        .strip_prefix("Headers:")
+        .or_else(|| loc.field.strip_prefix("SingleHeader:"));
+    match header.and_then(|n| http::HeaderName::from_bytes(n.as_bytes()).ok()) {
+        Some(name) if spec.is_redacted(&name) => "[redacted]",
+        _ => &loc.excerpt,
+    }
+}
+
 /// Runs the request's web ACL; returns the body (buffered when the ACL read it).
 pub async fn inspect(
     cfg: &Compiled,
@@ -235,7 +250,7 @@ pub async fn inspect(
             labels = ?decision.labels,
             field = loc.map_or("", |l| l.field.as_str()),
             transformations = ?loc.map(|l| &l.transformations),
-            excerpt = loc.map_or("", |l| l.excerpt.as_str()),
+            excerpt = loc.map_or("", |l| logged_excerpt(&cfg.access_log, l)),
             "waf rule matched"
         );
         if let Some(mx) = &cfg.waf_matches {

@@ -448,6 +448,16 @@ impl Ctx<'_> {
         self.errs.push((path.to_owned(), msg.to_owned()));
     }
 
+    /// A label, label key or namespace as AWS accepts them ([`valid_label`]).
+    fn check_label(&mut self, path: &str, label: &str) {
+        if !valid_label(label) {
+            self.err(
+                path,
+                &format!("{label:?} is not a label: 1 to 1024 characters of A-Z, a-z, 0-9, _, - and : (which separates namespaces)"),
+            );
+        }
+    }
+
     fn rules(
         &mut self,
         rules: &[Rule],
@@ -491,6 +501,9 @@ impl Ctx<'_> {
                     &format!("{p}.CaptchaConfig"),
                     "CAPTCHA and Challenge are not supported by Rampart",
                 );
+            }
+            for (j, l) in r.rule_labels.iter().enumerate() {
+                self.check_label(&format!("{p}.RuleLabels[{j}].Name"), &l.name);
             }
             let labels: Vec<String> = r.rule_labels.iter().map(|l| qualify(ns, &l.name)).collect();
             let kind = match &r.statement {
@@ -639,7 +652,10 @@ impl Ctx<'_> {
             _ => return None,
         };
         let ns = match &group.label_namespace {
-            Some(ns) => ns.clone(),
+            Some(ns) => {
+                self.check_label(&format!("{gp}(group {}).LabelNamespace", group.name), ns);
+                ns.clone()
+            }
             None => {
                 format!(
                     "awswaf:{}:rulegroup:{}:",
@@ -1171,9 +1187,7 @@ impl Ctx<'_> {
             }
             Statement::LabelMatchStatement(l) => {
                 let p = format!("{p}.LabelMatchStatement");
-                if l.key.is_empty() || l.key.len() > 1024 {
-                    self.err(&format!("{p}.Key"), "must be 1 to 1024 characters");
-                }
+                self.check_label(&format!("{p}.Key"), &l.key);
                 let mut key = l.key.clone();
                 if l.scope == LabelScope::Namespace && !key.ends_with(':') {
                     key.push(':');
@@ -1281,6 +1295,10 @@ impl Ctx<'_> {
                             }
                             if let Some(l) = &k.label_namespace {
                                 n += 1;
+                                self.check_label(
+                                    &format!("{kp}.LabelNamespace.Namespace"),
+                                    &l.namespace,
+                                );
                                 let mut ns = l.namespace.clone();
                                 if !ns.ends_with(':') {
                                     ns.push(':');
@@ -1577,6 +1595,16 @@ fn qualify(ns: &str, name: &str) -> String {
     } else {
         format!("{ns}{name}")
     }
+}
+
+/// AWS's label syntax (`RuleLabels[].Name`, `LabelMatchStatement.Key`, label namespaces):
+/// 1 to 1024 characters of `[0-9A-Za-z_\-:]`, `:` separating namespaces. AWS refuses
+/// anything else, so an ACL that loads here would not deploy there; and a space or `!`
+/// in a label is a typo that would otherwise only show as a label never matching.
+fn valid_label(l: &str) -> bool {
+    (1..=1024).contains(&l.len())
+        && l.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b':')
 }
 
 fn valid_header_name(n: &str) -> bool {

@@ -821,6 +821,8 @@ struct PendingLoc<'p> {
     /// The first bytes of the transformed value (all an excerpt shows).
     head: [u8; EXCERPT_LEN],
     head_len: usize,
+    /// The transformed value was longer than `head`.
+    truncated: bool,
     /// For a body size: the size.
     body_size: Option<u64>,
 }
@@ -845,6 +847,7 @@ impl<'p> PendingLoc<'p> {
             n_transformations,
             head,
             head_len,
+            truncated: v.len() > EXCERPT_LEN,
             body_size: None,
         }
     }
@@ -862,7 +865,7 @@ impl<'p> PendingLoc<'p> {
             excerpt: match self.body_size {
                 Some(size) => format!("{size} bytes"),
                 None if self.secret || self.what.names_secret() => "[redacted]".to_owned(),
-                None => excerpt(&self.head[..self.head_len]),
+                None => excerpt(&self.head[..self.head_len], self.truncated),
             },
         }
     }
@@ -888,7 +891,8 @@ impl Where<'_> {
     }
 
     /// A query argument, header, cookie or JSON member whose name says it holds a
-    /// credential: its value is never shown in excerpts.
+    /// credential: its value is never shown in excerpts. Names are checked decoded
+    /// ([`is_secret_name`]): the application reads `p%61ssword` as `password`.
     fn names_secret(self) -> bool {
         match self {
             Where::Named(_, n) => is_secret_name(n),
@@ -1027,7 +1031,8 @@ fn is_secret_header(name: &str) -> bool {
     .any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// Names of fields that hold credentials (matched case-insensitively, anywhere in the name).
+/// Names of fields that hold credentials (matched case-insensitively, anywhere in the name,
+/// after [`decode_escapes`]).
 const SECRET_NAMES: [&str; 10] = [
     "password",
     "passwd",
@@ -1041,38 +1046,62 @@ const SECRET_NAMES: [&str; 10] = [
     "credential",
 ];
 
+/// `name` holds a credential-like name ([`SECRET_NAMES`]) once decoded as an application
+/// may decode it (see [`decode_escapes`]).
 fn is_secret_name(name: &[u8]) -> bool {
+    let name = decode_escapes(name);
     SECRET_NAMES.iter().any(|k| {
         name.windows(k.len())
             .any(|w| w.eq_ignore_ascii_case(k.as_bytes()))
     })
 }
 
-/// At most 64 characters of `v`, non-printable bytes escaped, and the value after any
-/// credential-like name (`password=...`, `"token": "..."`) masked: raw fields such as a
-/// form body or a query string carry them inline.
-fn excerpt(v: &[u8]) -> String {
+/// `v` with percent (`%61`, `%u0061`), JavaScript (`\x61`, `\u0061`) and HTML (`&#97;`)
+/// escapes decoded, up to three times over. Only for finding credential names: a name the
+/// application decodes must be recognised whatever the rule's transformations did, and
+/// decoding more than the application does only masks more.
+fn decode_escapes(v: &[u8]) -> Cow<'_, [u8]> {
+    const DECODE: [TransformType; 3] = [
+        TransformType::UrlDecodeUni,
+        TransformType::JsDecode,
+        TransformType::HtmlEntityDecode,
+    ];
+    let mut cur = Cow::Borrowed(v);
+    for _ in 0..3 {
+        let next = match transform::apply_all(&DECODE, &cur) {
+            Cow::Borrowed(_) => break,
+            Cow::Owned(next) => next,
+        };
+        cur = Cow::Owned(next);
+    }
+    cur
+}
+
+/// Where the first credential-like name in `v` ends, in `v`'s own bytes: the end of the
+/// shortest prefix that holds one once decoded (so an escaped `p%61ssword` counts too).
+/// `v` is at most an excerpt long, and this only runs for a rule that matched.
+fn secret_name_end(v: &[u8]) -> Option<usize> {
+    if !is_secret_name(v) {
+        return None;
+    }
+    (1..=v.len()).find(|&i| is_secret_name(&v[..i]))
+}
+
+/// At most 64 characters of `v` (`…` when `truncated`), non-printable bytes escaped, and
+/// everything after the first credential-like name (`password=...`, `"token": "..."`)
+/// masked with `*`: raw fields such as a form body or a query string carry credentials
+/// inline. The mask runs to the end of the excerpt rather than to the next `&` or `"`
+/// because `v` is the *transformed* value: a decoded `%26` inside a password is an `&`
+/// too, and where the value ends can no longer be told.
+fn excerpt(v: &[u8], truncated: bool) -> String {
     let mut masked = v[..v.len().min(EXCERPT_LEN)].to_vec();
-    for k in SECRET_NAMES {
-        let mut i = 0;
-        while let Some(at) = masked[i..]
-            .windows(k.len())
-            .position(|w| w.eq_ignore_ascii_case(k.as_bytes()))
-        {
-            // Past the name and any `"`, spaces, `=` or `:` up to the value.
-            let mut j = i + at + k.len();
-            while j < masked.len() && b"\" \t=:".contains(&masked[j]) {
-                j += 1;
-            }
-            while j < masked.len() && !b"&;,\"}\r\n ".contains(&masked[j]) {
-                masked[j] = b'*';
-                j += 1;
-            }
-            i = j.max(i + at + 1);
-            if i >= masked.len() {
-                break;
-            }
+    if let Some(end) = secret_name_end(&masked) {
+        // Past any `"`, spaces, `=` or `:` up to the value.
+        let mut j = end;
+        while j < masked.len() && b"\" \t=:".contains(&masked[j]) {
+            j += 1;
         }
+        masked[j..].fill(b'*');
     }
     let mut s = String::new();
     for &c in &masked {
@@ -1082,8 +1111,65 @@ fn excerpt(v: &[u8]) -> String {
             s.push_str(&format!("\\x{c:02x}"));
         }
     }
-    if v.len() > 64 {
+    if truncated || v.len() > EXCERPT_LEN {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_recognised_decoded() {
+        for name in [
+            &b"password"[..],
+            b"user_PassWord",
+            b"p%61ssword",
+            b"p%2561ssword",
+            b"%u0070assword",
+            b"p\\x61ssword",
+            b"p&#97;ssword",
+            b"api%5fkey",
+            b"/credentials/0/user",
+        ] {
+            assert!(is_secret_name(name), "{}", String::from_utf8_lossy(name));
+        }
+        for name in [&b"user"[..], b"p%61ss", b"q", b"/items/0/name", b""] {
+            assert!(!is_secret_name(name), "{}", String::from_utf8_lossy(name));
+        }
+    }
+
+    #[test]
+    fn excerpts_mask_everything_after_a_secret_name() {
+        // The transformed value of `password=Tr0ub4dor%26horse%3Dbattery`: the decoded `&`
+        // is part of the password.
+        let e = excerpt(b"user=bob&password=Tr0ub4dor&horse=battery", false);
+        assert_eq!(e, format!("user=bob&password={}", "*".repeat(23)));
+        // Names escaped in the value itself (no decoding transformation, or a double one).
+        for v in [
+            &b"user=bob&p%61ssword=hunter2&x=1"[..],
+            b"user=bob&p%2561ssword=hunter2&x=1",
+            b"{\"user\":\"bob\",\"p\\u0061ssword\":\"hunter2\"}",
+        ] {
+            let e = excerpt(v, false);
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(
+                e.starts_with("user=bob&p") || e.starts_with("{\"user\":\"bob\""),
+                "{e}"
+            );
+        }
+        // A multipart part: the value follows a blank line, not `=`.
+        let e = excerpt(
+            b"--b\r\ncontent-disposition: form-data; name=\"token\"\r\n\r\nabc123\r\n--b",
+            false,
+        );
+        assert!(!e.contains("abc123"), "{e}");
+        assert!(e.contains("name=\"token\"*"), "{e}");
+        // Nothing to mask: shown as is, escaped, and marked when shortened.
+        assert_eq!(excerpt(b"q=1' or '1'='1", false), "q=1' or '1'='1");
+        assert_eq!(excerpt(b"a\x00b", true), "a\\x00b…");
+        assert_eq!(excerpt(b"token", false), "token");
+    }
 }

@@ -836,6 +836,119 @@ fn managed_group_scope_down_and_unknown_names() {
     }
 }
 
+/// The core rule set's `GenericLFI_*` rules run `URL_DECODE_UNI` first, so overlong UTF-8
+/// and `%u` spellings of `.`, `/` and `\\` reach the patterns as bytes (`%c0%af` is 0xC0 0xAF,
+/// `%u2215` its low byte 0x15): caught single and double encoded, in query arguments and
+/// bodies. Valid UTF-8 text (accents, emoji, CJK) never contains those bytes.
+#[test]
+fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
+    let a = acl(
+        json!([{"Name": "crs", "Priority": 0, "OverrideAction": {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "crs"}}]),
+    );
+    let lfi = |r: Req| {
+        let d = r
+            .header("host", "api.example.test")
+            .header("user-agent", "Mozilla/5.0")
+            .eval(&a);
+        d.matches
+            .iter()
+            .find(|m| m.rule.starts_with("crs/GenericLFI_"))
+            .map(|m| m.rule.clone())
+    };
+    let attacks = [
+        "..%c0%af..%c0%afetc%c0%afpasswd",
+        "%c0%ae%c0%ae/etc/passwd",
+        "..%e0%80%afetc%e0%80%afpasswd",
+        "%e0%80%ae%e0%80%ae%e0%80%afetc",
+        "..%c1%9cwindows%c1%9cwin.ini",
+        "%f0%80%80%ae%f0%80%80%ae/etc",
+        "..%u2215etc%u2215passwd",
+        "%u002e%u002e%u2216etc",
+        "%uff0e%uff0e%uff0fetc",
+    ];
+    for attack in attacks {
+        let double = attack.replace('%', "%25");
+        for v in [attack, double.as_str()] {
+            assert_eq!(
+                lfi(req("GET", &format!("/download?file={v}"))).as_deref(),
+                Some("crs/GenericLFI_QUERYARGUMENTS"),
+                "query {v}"
+            );
+            assert_eq!(
+                lfi(req("POST", "/upload").body(&format!("file={v}"))).as_deref(),
+                Some("crs/GenericLFI_BODY"),
+                "body {v}"
+            );
+        }
+    }
+    // The same patterns guard the path, headers and cookies.
+    assert_eq!(
+        lfi(req("GET", "/files/..%c0%af..%c0%afetc/passwd")).as_deref(),
+        Some("crs/GenericLFI_URIPATH")
+    );
+    assert_eq!(
+        lfi(req("GET", "/").header("x-file", "..%e0%80%afetc%e0%80%afpasswd")).as_deref(),
+        Some("crs/GenericLFI_HEADER")
+    );
+    assert_eq!(
+        lfi(req("GET", "/").header("cookie", "file=%c0%ae%c0%ae/etc/passwd")).as_deref(),
+        Some("crs/GenericLFI_COOKIE")
+    );
+    // The malformed `%c0%5c` (0xC0 before a real `\\`) in the query; in the body, JS_DECODE
+    // takes the backslash as an escape, as it does for a plain `..\\`.
+    assert_eq!(
+        lfi(req("GET", "/download?file=..%c0%5cwindows")).as_deref(),
+        Some("crs/GenericLFI_QUERYARGUMENTS")
+    );
+    // Raw bytes and JavaScript escapes in a JSON body.
+    let mut raw = req("POST", "/upload");
+    raw.body = b"{\"file\": \"..\xc0\xafetc\xc0\xafpasswd\"}".to_vec();
+    assert_eq!(lfi(raw).as_deref(), Some("crs/GenericLFI_BODY"));
+    assert_eq!(
+        lfi(req("POST", "/upload").body(r#"{"file": "..\u2215etc\u2215passwd"}"#)).as_deref(),
+        Some("crs/GenericLFI_BODY")
+    );
+
+    let benign = [
+        "caf%C3%A9",
+        "Siobh%C3%A1n%20O%27Brien",
+        "%F0%9F%98%80%F0%9F%8E%89",
+        "%E6%97%A5%E6%9C%AC%E8%AA%9E%E3%81%A7%E3%81%99",
+        "wait..%C3%A9t%C3%A9",
+        "loading...%E2%80%A6%E6%97%A5",
+        "%EF%BC%A1%EF%BC%8E%EF%BC%A2",
+        "caf%u00e9",
+        "v1.2%2Freadme",
+    ];
+    for v in benign {
+        assert_eq!(
+            lfi(req("GET", &format!("/search?q={v}"))),
+            None,
+            "query {v}"
+        );
+        assert_eq!(
+            lfi(req("POST", "/notes").body(&format!("q={v}"))),
+            None,
+            "body {v}"
+        );
+    }
+    for text in [
+        "café, Siobhán, naïve, Ærøskøbing",
+        "party 🎉😀 ok... 👍🏽",
+        "日本語のテキスト。中文：你好！한국어",
+        "wait..été… «quoted» ½ ＡＢＣ．／",
+    ] {
+        let body =
+            serde_json::to_string(&json!({"note": text, "path": "docs/v1.2/readme"})).unwrap();
+        assert_eq!(lfi(req("POST", "/notes").body(&body)), None, "{text}");
+        let mut r = req("GET", "/search");
+        r.query = format!("q={text}");
+        assert_eq!(lfi(r), None, "raw query {text}");
+    }
+}
+
 #[test]
 fn rate_counters_carry_over_to_an_unchanged_rule_on_reload() {
     let rate = |limit: u64, window: u64| {
@@ -1055,6 +1168,85 @@ fn validation_errors_carry_paths() {
     );
 }
 
+/// Labels, label keys and namespaces follow AWS's syntax (`[0-9A-Za-z_\\-:]`, 1 to 1024
+/// characters): anything else is an error at load, with the field's path.
+#[test]
+fn labels_keys_and_namespaces_are_validated() {
+    let ok_stmt = byte(json!({"UriPath": {}}), "/x", "CONTAINS", &["NONE"]);
+    let labelled = |name: &str| {
+        let mut r = rule("a", 0, ok_stmt.clone(), "Count");
+        r["RuleLabels"] = json!([{"Name": "fine"}, {"Name": name}]);
+        r
+    };
+    let label_match = |key: &str| {
+        rule(
+            "m",
+            1,
+            json!({"LabelMatchStatement": {"Scope": "NAMESPACE", "Key": key}}),
+            "Block",
+        )
+    };
+    let rate_ns = |ns: &str| {
+        rule(
+            "r",
+            2,
+            json!({"RateBasedStatement": {"Limit": 100, "AggregateKeyType": "CUSTOM_KEYS",
+                "CustomKeys": [{"LabelNamespace": {"Namespace": ns}}]}}),
+            "Block",
+        )
+    };
+    let long = "a".repeat(1025);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!([labelled("bad label!")]), "Rules[0].RuleLabels[1].Name: \"bad label!\" is not a label"),
+        (json!([labelled("")]), "Rules[0].RuleLabels[1].Name: \"\" is not a label"),
+        (json!([labelled(&long)]), "Rules[0].RuleLabels[1].Name"),
+        (json!([labelled("caf\u{e9}")]), "Rules[0].RuleLabels[1].Name"),
+        (json!([label_match("ns/bad")]), "Rules[0].Statement.LabelMatchStatement.Key: \"ns/bad\" is not a label"),
+        (json!([label_match("")]), "Rules[0].Statement.LabelMatchStatement.Key"),
+        (json!([rate_ns("bad ns:")]), "Rules[0].Statement.RateBasedStatement.CustomKeys[0].LabelNamespace.Namespace: \"bad ns:\" is not a label"),
+    ];
+    for (rules, want) in cases {
+        let e = errors(json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": rules}));
+        assert!(e.contains(want), "want {want:?} in {e}");
+    }
+
+    // A rule group's namespace, named with the referencing statement's path.
+    let group = |ns: &str| {
+        parse_rule_group(json!({"Name": "mine", "ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/rulegroup/mine/42",
+            "Capacity": 10, "LabelNamespace": ns, "Rules": [labelled("ok")]}).to_string().as_bytes()).unwrap()
+    };
+    let reference = json!([{"Name": "grp", "Priority": 0, "OverrideAction": {"None": {}},
+        "Statement": {"RuleGroupReferenceStatement": {"ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/rulegroup/mine/42"}}}]);
+    let res = Resources {
+        rule_groups: vec![group("awswaf:111122223333:rule group:mine:")],
+        ..Resources::default()
+    };
+    let e = errors_with(
+        json!({"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": reference.clone()}),
+        &res,
+    );
+    assert!(
+        e.contains("Rules[0].Statement.RuleGroupReferenceStatement(group mine).LabelNamespace"),
+        "{e}"
+    );
+
+    // Valid ones load and match: qualified, namespaced, at the length limit.
+    let res = Resources {
+        rule_groups: vec![group("awswaf:111122223333:rulegroup:mine:")],
+        ..Resources::default()
+    };
+    acl_with(reference, &res);
+    let mut longest = rule("long", 3, ok_stmt.clone(), "Count");
+    longest["RuleLabels"] = json!([{"Name": "b".repeat(1024)}]);
+    let a = acl(json!([
+        labelled("ns-1:sub_2:Label-3"),
+        longest,
+        label_match("ns-1:sub_2")
+    ]));
+    let d = req("GET", "/x").eval(&a);
+    assert_eq!(d.terminating_rule.as_deref(), Some("m"));
+}
+
 #[test]
 fn excerpts_never_show_credentials() {
     let quote = |field: Value| byte(field, "'", "CONTAINS", &["URL_DECODE"]);
@@ -1089,16 +1281,69 @@ fn excerpts_never_show_credentials() {
     assert_eq!(loc(&d, "json").excerpt, "[redacted]");
     assert_eq!(loc(&d, "arg").excerpt, "[redacted]");
     let form = loc(&d, "form").excerpt;
-    assert!(
-        !form.contains("hunter2") && form.contains("\"password\": \"*********\""),
-        "{form}"
-    );
-    // Other values are shown.
+    assert_eq!(form, r#"{"user": "bob", "password": "***********"#);
+    // What comes before the credential is shown; everything after it is masked.
     let d = req("POST", "/")
         .body("user=o'brien&password=hunter2&x=1")
         .eval(&a);
     let form = loc(&d, "form").excerpt;
-    assert_eq!(form, "user=o'brien&password=*******&x=1");
+    assert_eq!(form, "user=o'brien&password=***********");
+}
+
+/// Masking looks at names as the application decodes them, and does not stop at an `&`
+/// the rule's transformations decoded out of the secret itself.
+#[test]
+fn excerpts_mask_credentials_whatever_the_transformations() {
+    let a = acl(json!([
+        rule(
+            "qs",
+            0,
+            byte(json!({"QueryString": {}}), "=", "CONTAINS", &["URL_DECODE"]),
+            "Count"
+        ),
+        rule(
+            "args",
+            1,
+            byte(
+                json!({"AllQueryArguments": {}}),
+                "&",
+                "CONTAINS",
+                &["URL_DECODE"]
+            ),
+            "Count"
+        ),
+        rule(
+            "raw",
+            2,
+            byte(json!({"QueryString": {}}), "=", "CONTAINS", &["NONE"]),
+            "Count"
+        ),
+    ]));
+    let excerpt = |target: &str, rule: &str| {
+        let d = req("GET", target).eval(&a);
+        d.matches
+            .iter()
+            .find(|m| m.rule == rule)
+            .and_then(|m| m.location.clone())
+            .unwrap()
+            .excerpt
+    };
+    let e = excerpt("/login?user=bob&password=Tr0ub4dor%26horse%3Dbattery", "qs");
+    assert!(e.starts_with("user=bob&password=**"), "{e}");
+    assert!(!e.contains("horse") && !e.contains("battery"), "{e}");
+    // An encoded argument name is the application's `password`.
+    for name in ["p%61ssword", "P%2541SSWORD", "%u0070assword"] {
+        let e = excerpt(&format!("/login?user=bob&{name}=Tr0ub4dor%26x"), "args");
+        assert_eq!(e, "[redacted]", "{name}");
+        let e = excerpt(&format!("/login?user=bob&{name}=Tr0ub4dor%26x"), "raw");
+        assert!(
+            e.starts_with("user=bob&") && !e.contains("Tr0ub"),
+            "{name}: {e}"
+        );
+    }
+    // Matches in other values stay readable.
+    assert_eq!(excerpt("/search?q=fish%26chips", "args"), "fish&chips");
+    assert_eq!(excerpt("/search?q=fish%26chips", "qs"), "q=fish&chips");
 }
 
 /// `Resources::load_files`: every file is tried, each broken one reported with its index

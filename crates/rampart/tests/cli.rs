@@ -726,23 +726,19 @@ fn validate_reports_json_errors_at_their_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let (f, out) = validate(dir.path(), "bad.json", json);
     let (l, c) = locate(json, "\"extra\"");
+    let (lu, cu) = locate(json, "\"url\"");
+    assert_eq!(lu, 6);
+    // The unknown field does not hide the compiler's error, found at its line and column.
     assert_errors(
         &out,
-        &[format!(
-            "{f}:{l}:{c}: extra: unknown field `extra`, expected `server`, `apis`, `identities` or `authorizers`"
-        )],
-    );
-
-    // Without the unknown field, the compiler's error is found at its line and column.
-    let json = json.replace(",\n  \"extra\": true", "");
-    let (f, out) = validate(dir.path(), "bad2.json", &json);
-    let (l, c) = locate(&json, "\"url\"");
-    assert_eq!(l, 6);
-    assert_errors(
-        &out,
-        &[format!(
-            "{f}:{l}:{c}: apis[0].routes[0].integration.url: must start with http:// or https://"
-        )],
+        &[
+            format!(
+                "{f}:{l}:{c}: extra: unknown field `extra`, expected `server`, `apis`, `identities` or `authorizers`"
+            ),
+            format!(
+                "{f}:{lu}:{cu}: apis[0].routes[0].integration.url: must start with http:// or https://"
+            ),
+        ],
     );
 }
 
@@ -1309,6 +1305,78 @@ fn cli_manages_keys_and_plans_and_quota_counts_survive_kill_9() {
     assert!(s.wait_exit(Duration::from_secs(10)).is_some());
 }
 
+/// `rampart waf test --acl acl.json ARGS` in `dir`.
+fn waf_test(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(["waf", "test", "--acl", "acl.json"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `rampart serve` in `dir` with web ACL `acl` on a public API (`GET /x`, a mock), the
+/// admin server section and `access_log_extra` (lines under `access_log`).
+fn serve_open_api_with_acl(dir: &Path, acl: &serde_json::Value, access_log_extra: &str) -> Served {
+    std::fs::write(dir.join("acl.json"), acl.to_string()).unwrap();
+    let server = admin_server("  waf:\n    web_acls: {main: acl.json}\n").replace(
+        "output: 'off'\n",
+        &format!("output: 'off'\n{access_log_extra}"),
+    );
+    let cfg = dir.join("rampart.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{server}apis:
+  - name: open
+    base_path: /
+    public: true
+    web_acl: main
+    routes:
+      - {{method: GET, path: /x, integration: {{type: mock, body: ok}}}}
+"
+        ),
+    )
+    .unwrap();
+    let mut c = Command::new(BIN);
+    c.arg("serve").arg("--config").arg(&cfg);
+    Served::spawn(c)
+}
+
+/// The WAF's match log names the field and shows an excerpt of what matched, except for
+/// headers the access log redacts: the operator's `redact_headers` as well as credentials.
+#[test]
+fn waf_match_log_redacts_the_access_logs_redacted_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let vis = serde_json::json!({"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"});
+    let acl = serde_json::json!({"Name": "main", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis,
+        "Rules": [{"Name": "bearer-anywhere", "Priority": 0, "Action": {"Count": {}}, "VisibilityConfig": vis,
+            "Statement": {"ByteMatchStatement": {"SearchString": "Bearer", "PositionalConstraint": "STARTS_WITH",
+                "FieldToMatch": {"Headers": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE", "OversizeHandling": "CONTINUE"}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}}]});
+    let mut s = serve_open_api_with_acl(dir.path(), &acl, "    redact_headers: [X-Session]\n");
+    let addr = s.addr_after("listening on http://");
+    let r = http(
+        addr,
+        "GET",
+        "/x",
+        &[("x-session", "Bearer SESSIONVALUE77")],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let line = s.wait_line("waf rule matched");
+    assert!(line.contains("Headers:x-session"), "{line}");
+    assert!(line.contains("[redacted]"), "{line}");
+    assert!(!line.contains("SESSIONVALUE77"), "{line}");
+    // Another header's excerpt is shown.
+    let r = http(addr, "GET", "/x", &[("x-note", "Bearer plain-note")], b"");
+    assert_eq!(r.status, 200);
+    let line = s.wait_line("Headers:x-note");
+    assert!(line.contains("Bearer plain-note"), "{line}");
+    assert!(!s.stderr().contains("SESSIONVALUE77"));
+    drop(s);
+}
+
 #[test]
 fn waf_managed_keys_lists_what_a_rate_rule_blocks() {
     let dir = tempfile::tempdir().unwrap();
@@ -1317,26 +1385,7 @@ fn waf_managed_keys_lists_what_a_rate_rule_blocks() {
         "Rules": [{"Name": "per-ip", "Priority": 0, "Action": {"Block": {}},
             "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "r"},
             "Statement": {"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}}]});
-    std::fs::write(dir.path().join("acl.json"), acl.to_string()).unwrap();
-    let cfg = dir.path().join("rampart.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "{}apis:
-  - name: open
-    base_path: /
-    public: true
-    web_acl: main
-    routes:
-      - {{method: GET, path: /x, integration: {{type: mock, body: ok}}}}
-",
-            admin_server("  waf:\n    web_acls: {main: acl.json}\n")
-        ),
-    )
-    .unwrap();
-    let mut c = Command::new(BIN);
-    c.arg("serve").arg("--config").arg(&cfg);
-    let mut s = Served::spawn(c);
+    let mut s = serve_open_api_with_acl(dir.path(), &acl, "");
     let addr = s.addr_after("listening on http://");
     let admin = s.addr_after("admin on http://");
     let empty = cli_json(admin, &["waf", "managed-keys"]);
@@ -1382,16 +1431,8 @@ fn waf_test_explains_the_decision() {
              "Statement": {"ByteMatchStatement": {"SearchString": "x", "FieldToMatch": {"Method": {}},
                 "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "CONTAINS"}}}
         ]}, "LockToken": "t"});
-    let path = dir.path().join("acl.json");
-    std::fs::write(&path, acl.to_string()).unwrap();
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .args(["waf", "test", "--acl"])
-            .arg(&path)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    std::fs::write(dir.path().join("acl.json"), acl.to_string()).unwrap();
+    let run = |args: &[&str]| waf_test(dir.path(), args);
 
     // Double-encoded traversal: blocked (exit 3), with the field and both decodes shown.
     let out = run(&[
@@ -1438,7 +1479,7 @@ fn waf_test_explains_the_decision() {
         .all(|r| r["matched"] == false));
 
     // A broken web ACL: exit 1 with the JSON path.
-    std::fs::write(&path, r#"{"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "r", "Priority": 0, "Action": {"Block": {}}, "Statement": {"ByteMatchStatement": {"SearchString": "a", "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "SOMEWHERE"}}}]}"#).unwrap();
+    std::fs::write(dir.path().join("acl.json"), r#"{"Name": "x", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "r", "Priority": 0, "Action": {"Block": {}}, "Statement": {"ByteMatchStatement": {"SearchString": "a", "FieldToMatch": {"UriPath": {}}, "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "SOMEWHERE"}}}]}"#).unwrap();
     let out = run(&["--request", "GET /"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -1473,14 +1514,7 @@ fn waf_test_loads_referenced_sets_and_rule_groups_and_names_every_broken_file() 
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let run = |args: &[&str]| {
-        Command::new(BIN)
-            .current_dir(dir.path())
-            .args(["waf", "test", "--acl", "acl.json"])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| waf_test(dir.path(), args);
     let refs = [
         "--ip-set",
         "ips.json",
@@ -1511,4 +1545,84 @@ fn waf_test_loads_referenced_sets_and_rule_groups_and_names_every_broken_file() 
         err.contains("cannot read missing.json") && err.contains("broken.json: not valid JSON"),
         "{err}"
     );
+}
+
+/// `--request` is read as the gateway reads a request target: absolute form reduced to its
+/// path and query, the fragment dropped; a target with a space, a relative target and an
+/// invalid header name are usage errors (exit 2).
+#[test]
+fn waf_test_reads_the_target_as_the_gateway_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let vis = serde_json::json!({"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "m"});
+    let exactly = |field: serde_json::Value, s: &str| {
+        serde_json::json!({"ByteMatchStatement": {"SearchString": s, "FieldToMatch": field,
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}], "PositionalConstraint": "EXACTLY"}})
+    };
+    let acl = serde_json::json!({"Name": "target", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis,
+    "Rules": [
+        {"Name": "query", "Priority": 0, "Action": {"Count": {}}, "VisibilityConfig": vis,
+         "Statement": exactly(serde_json::json!({"QueryString": {}}), "q=1")},
+        {"Name": "admin", "Priority": 1, "Action": {"Block": {}}, "VisibilityConfig": vis,
+         "Statement": exactly(serde_json::json!({"UriPath": {}}), "/admin")}
+    ]});
+    std::fs::write(dir.path().join("acl.json"), acl.to_string()).unwrap();
+    let run = |args: &[&str]| waf_test(dir.path(), args);
+    let matched = |out: &std::process::Output| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["matched"] == true)
+            .map(|r| {
+                (
+                    r["rule"].as_str().unwrap().to_owned(),
+                    r["excerpt"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let both = vec![
+        ("query".to_owned(), "q=1".to_owned()),
+        ("admin".to_owned(), "/admin".to_owned()),
+    ];
+    for target in [
+        "/admin?q=1",
+        "http://api.example.test/admin?q=1",
+        "https://api.example.test:8443/admin?q=1#section",
+        "/admin?q=1#section",
+    ] {
+        let out = run(&["--request", &format!("GET {target}"), "--json"]);
+        assert_eq!(out.status.code(), Some(3), "{target}");
+        assert_eq!(matched(&out), both, "{target}");
+    }
+    let out = run(&["--request", "GET /admin#x", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(matched(&out), both[1..]);
+
+    for (args, want) in [
+        (
+            &["--request", "GET /admin HTTP/1.1"][..],
+            "contains a space",
+        ),
+        (&["--request", "GET /a b"], "contains a space"),
+        (&["--request", "GET x"], "is relative"),
+        (&["--request", "GET api.example.test:443"], "is relative"),
+        (&["--request", "GET"], "--request must be `METHOD TARGET`"),
+        (&["--request", "G(T /"], "not an HTTP method"),
+        (
+            &["--request", "GET /", "-H", "bad name: x"],
+            "not a valid header name",
+        ),
+        (
+            &["--request", "GET /", "-H", "no-colon"],
+            "expected `Name: value`",
+        ),
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: want {want:?} in {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }
