@@ -286,11 +286,10 @@ impl<'p> Eval<'p, '_, '_> {
             CStatement::Ip { set, forwarded } => match forwarded {
                 None => set.contains(self.p.req.client_ip),
                 Some((header, fallback, position)) => {
-                    let Some(v) = self.p.header_values(header).next() else {
+                    let Some(ips) = self.forwarded_list(header) else {
                         // No header: the statement does not apply.
                         return false;
                     };
-                    let ips = forwarded_ips(v);
                     let picked: Vec<Option<IpAddr>> = match position {
                         ForwardedPosition::First => ips.first().cloned().into_iter().collect(),
                         ForwardedPosition::Last => ips.last().cloned().into_iter().collect(),
@@ -427,11 +426,20 @@ impl<'p> Eval<'p, '_, '_> {
         AggResult::Key(out)
     }
 
+    /// The addresses of every line of `header`, as one list in order (RFC 9110, section
+    /// 5.3: a proxy that adds its own line instead of appending to the client's puts what
+    /// it saw last); `None` without the header.
+    fn forwarded_list(&self, header: &str) -> Option<Vec<Option<IpAddr>>> {
+        let mut lines = self.p.header_values(header).peekable();
+        lines.peek()?;
+        Some(lines.flat_map(forwarded_ips).collect())
+    }
+
     fn forwarded_first(&self, header: &str) -> Fwd {
-        let Some(v) = self.p.header_values(header).next() else {
+        let Some(ips) = self.forwarded_list(header) else {
             return Fwd::Missing;
         };
-        match forwarded_ips(v).first() {
+        match ips.first() {
             Some(Some(ip)) => Fwd::Ip(*ip),
             _ => Fwd::Invalid,
         }

@@ -708,6 +708,25 @@ fn ip_sets_and_forwarded_ip_fallback() {
         }
         assert_eq!(r.blocked(&a), want, "{fallback} {pos} {xff:?}");
     }
+    // Several header lines are one list in order: LAST is the last line's last address
+    // (a proxy that adds a line of its own), FIRST the first line's first, ANY any of them.
+    for (pos, want) in [("FIRST", false), ("LAST", true), ("ANY", true)] {
+        let a = acl_with(json!([rule("f", 0, fwd("NO_MATCH", pos), "Block")]), &res);
+        let r = req("GET", "/")
+            .ip(peer)
+            .header("x-forwarded-for", "10.1.1.1, 10.2.2.2")
+            .header("x-forwarded-for", "198.51.100.7");
+        assert_eq!(r.blocked(&a), want, "{pos}");
+    }
+    let a = acl_with(
+        json!([rule("f", 0, fwd("NO_MATCH", "FIRST"), "Block")]),
+        &res,
+    );
+    let r = req("GET", "/")
+        .ip(peer)
+        .header("x-forwarded-for", "203.0.113.5")
+        .header("x-forwarded-for", "10.1.1.1");
+    assert!(r.blocked(&a), "FIRST is the first line's first address");
 }
 
 #[test]
@@ -896,11 +915,45 @@ fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
         lfi(req("GET", "/").header("cookie", "file=%c0%ae%c0%ae/etc/passwd")).as_deref(),
         Some("crs/GenericLFI_COOKIE")
     );
-    // The malformed `%c0%5c` (0xC0 before a real `\\`) in the query; in the body, JS_DECODE
-    // takes the backslash as an escape, as it does for a plain `..\\`.
+    // The malformed `%c0%5c` (0xC0 before a real `\\`) in the query and the body; in the
+    // body, JS_DECODE takes a backslash as an escape, so the rule's second statement looks
+    // for backslash traversal without it.
+    for v in [
+        "..%c0%5cwindows",
+        "..\\..\\windows\\win.ini",
+        "..%5c..%5cboot.ini",
+        "x=C:\\WINDOWS\\System32\\config",
+    ] {
+        assert_eq!(
+            lfi(req("POST", "/upload").body(&format!("file={v}"))).as_deref(),
+            Some("crs/GenericLFI_BODY"),
+            "{v}"
+        );
+    }
     assert_eq!(
         lfi(req("GET", "/download?file=..%c0%5cwindows")).as_deref(),
         Some("crs/GenericLFI_QUERYARGUMENTS")
+    );
+    let form = req("POST", "/upload")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("file=..\\..\\etc");
+    assert_eq!(lfi(form).as_deref(), Some("crs/GenericLFI_BODY"));
+    // In JSON the backslash statement does not run (an escaped newline after an ellipsis is
+    // no traversal); JS_DECODE's statement reads JSON escapes.
+    let json_req = |b: &str| {
+        req("POST", "/upload")
+            .header("content-type", "application/json; charset=utf-8")
+            .body(b)
+    };
+    assert_eq!(lfi(json_req(r#"{"note": "Call me ...\nThanks"}"#)), None);
+    assert_eq!(
+        lfi(json_req(r#"{"file": "..\\..\\etc"}"#)).as_deref(),
+        Some("crs/GenericLFI_BODY")
+    );
+    // A Windows path in JSON (backslashes escaped) is no traversal.
+    assert_eq!(
+        lfi(req("POST", "/upload").body(r#"{"path": "C:\\Users\\me\\notes.txt", "up": "..."}"#)),
+        None
     );
     // Raw bytes and JavaScript escapes in a JSON body.
     let mut raw = req("POST", "/upload");
