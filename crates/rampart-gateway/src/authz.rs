@@ -49,6 +49,7 @@ pub fn authorize(
     cfg: &Compiled,
     ctx: &mut RequestContext,
     req: &http::request::Parts,
+    method: &str,
     resource_path: &str,
 ) -> Result<Authorized, GatewayError> {
     let Some(route) = ctx.matched.clone() else {
@@ -68,9 +69,7 @@ pub fn authorize(
         return Ok(Authorized { _private: () });
     }
     let stage = ctx.stage.as_deref().unwrap_or("$default");
-    let arn = api
-        .arn
-        .method_arn(stage, req.method.as_str(), resource_path);
+    let arn = api.arn.method_arn(stage, method, resource_path);
     let caller = match &ctx.principal {
         Some(p) if p.starts_with("arn:") => Caller::aws(p),
         // A token subject or certificate name: not an IAM principal, named in messages.

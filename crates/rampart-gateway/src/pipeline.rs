@@ -201,8 +201,8 @@ async fn routed(
             parts.headers.insert(name, v);
         }
     }
-    let proof =
-        authz::authorize(cfg, ctx, &parts, &m.resource_path).map_err(|e| (Stage::Authorize, e))?;
+    let proof = authz::authorize(cfg, ctx, &parts, m.arn_method(&parts.method), m.arn_path())
+        .map_err(|e| (Stage::Authorize, e))?;
     throttle::admit(cfg, ctx, &parts.headers)
         .await
         .map_err(|e| (Stage::Throttle, e))?;

@@ -285,6 +285,27 @@ pub struct Matched<'a> {
     pub resource_path: String,
 }
 
+impl Matched<'_> {
+    /// The path of the request's `execute-api` ARN: the resource path without a trailing
+    /// slash, which routing ignores (`/a/` and `/a` are one resource, and a policy on one
+    /// covers both; the root stays `/`).
+    pub fn arn_path(&self) -> &str {
+        match self.resource_path.strip_suffix('/') {
+            Some(p) if !p.is_empty() => p,
+            _ => &self.resource_path,
+        }
+    }
+
+    /// The method of the request's `execute-api` ARN: a GET route's for the HEAD requests
+    /// it answers (a policy on GET covers what a HEAD reaches), else the request's.
+    pub fn arn_method<'m>(&self, method: &'m Method) -> &'m str {
+        match &self.route.method {
+            MethodMatch::Exact(m) if *m == Method::GET && method == Method::HEAD => "GET",
+            _ => method.as_str(),
+        }
+    }
+}
+
 impl Router {
     pub fn mount(
         &mut self,

@@ -39,6 +39,10 @@ async fn petstore() -> TestGateway {
         {"Sid": "AdminOnlyViaEndpoint", "Effect": "Allow", "Principal": "*",
          "Action": "execute-api:Invoke", "Resource": "execute-api:/*/*/admin",
          "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0abc"}}},
+        {"Sid": "VaultAnyMethod", "Effect": "Allow", "Principal": "*",
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/*/*/vault*"},
+        {"Sid": "VaultNotByGet", "Effect": "Deny", "Principal": "*",
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/prod/GET/vault"},
         {"Sid": "NeverDelete", "Effect": "Deny", "Principal": "*",
          "Action": "execute-api:Invoke", "Resource": "execute-api:/*/DELETE/*"},
         {"Sid": "Listeners", "Effect": "Allow", "Principal": "*",
@@ -62,6 +66,7 @@ async fn petstore() -> TestGateway {
       - {{method: GET, path: /team/blue, tags: {{team: blue}}, integration: {}}}
       - {{method: GET, path: /admin, integration: {}}}
       - {{method: GET, path: /where, integration: {}}}
+      - {{method: GET, path: /vault, integration: {}}}
   - name: open
     base_path: /open
     public: true
@@ -75,6 +80,7 @@ async fn petstore() -> TestGateway {
         mock("blue"),
         mock("admin"),
         mock("where"),
+        mock("vault"),
         mock("open"),
     );
     start(&yaml).await
@@ -142,6 +148,36 @@ async fn decisions_use_the_canonical_path() {
     // A path parameter's value is part of the ARN, percent-decoded as routing sees it.
     let r = request(a, "PUT", "/prod/pets/%41b", &[], b"").await;
     denied(&r, &format!("{ARN}/prod/PUT/pets/Ab"), false);
+}
+
+/// Routing ignores a trailing slash and answers HEAD with a GET route: the ARN does the
+/// same, so a statement on `GET /vault` covers `/vault/`, `/vault//`, `/vault/.` and HEAD
+/// (an exact Deny was bypassed by either).
+#[tokio::test]
+async fn trailing_slashes_and_head_are_the_get_routes_arn() {
+    let g = petstore().await;
+    let a = g.addr("main");
+    let arn = format!("{ARN}/prod/GET/vault");
+    for target in [
+        "/prod/vault",
+        "/prod/vault/",
+        "/prod/vault//",
+        "/prod/vault/.",
+    ] {
+        denied(&request(a, "GET", target, &[], b"").await, &arn, true);
+    }
+    for target in ["/prod/vault", "/prod/vault/"] {
+        let r = request(a, "HEAD", target, &[], b"").await;
+        assert_eq!(r.status, 403, "HEAD {target}");
+    }
+    let log = g.access_log(6).await;
+    assert!(log.iter().all(|l| l["status"] == 403), "{log:?}");
+    // The ANY route's ARN keeps the request's method: HEAD is not GET there.
+    let r = request(a, "HEAD", "/prod/pets/7", &[], b"").await;
+    assert_eq!(r.status, 403, "no statement allows HEAD on /pets/7");
+    // On any route and method.
+    let r = request(a, "POST", "/prod/pets/7/", &[], b"").await;
+    denied(&r, &format!("{ARN}/prod/POST/pets/7"), false);
 }
 
 #[tokio::test]

@@ -207,13 +207,25 @@ async fn failures_never_allow() {
     let log = g.access_log(5).await;
     assert_eq!(log[2]["error"], "AUTHORIZER_FAILURE");
     // The resource policy's explicit deny answers before the authorizer is called.
+    // Every spelling of the resource, and HEAD on the GET route, is that ARN.
     let before = count(&calls, "Bearer all");
-    let r = call(&g, "/prod/blocked", with_token("Bearer all")).await;
-    assert_eq!(r.status, 403);
-    assert_eq!(
-        r.json()["message"],
-        "User is not authorized to access this resource with an explicit deny"
-    );
+    for target in ["/prod/blocked", "/prod/blocked/", "/prod/blocked//"] {
+        let r = call(&g, target, with_token("Bearer all")).await;
+        assert_eq!(r.status, 403, "{target}");
+        assert_eq!(
+            r.json()["message"],
+            "User is not authorized to access this resource with an explicit deny"
+        );
+    }
+    let r = request(
+        g.addr("main"),
+        "HEAD",
+        "/prod/blocked",
+        &[("authorization", "Bearer all")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 403, "HEAD");
     assert_eq!(count(&calls, "Bearer all"), before);
 }
 

@@ -60,7 +60,7 @@ pub async fn authenticate(
     let method_arn = route
         .authz
         .arn
-        .method_arn(stage, parts.method.as_str(), &m.resource_path);
+        .method_arn(stage, m.arn_method(&parts.method), m.arn_path());
     if a.format == Format::Policy
         && crate::authz::pre_authorizer_denied(cfg, ctx, parts, route, &method_arn)
     {
