@@ -136,8 +136,14 @@ pub async fn run(
     result
 }
 
+/// Header fields a request may have: hyper's HTTP/1.1 parser refuses more before a
+/// request exists; HTTP/2 requests (whose header block has only a size limit) are held to
+/// the same.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
 fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayError> {
     let limits = &cfg.limits;
+    let fields = req.headers().len();
     let uri = req.uri();
     let mut bytes = req.method().as_str().len()
         + uri.path_and_query().map_or(1, |p| p.as_str().len())
@@ -146,8 +152,8 @@ fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayEr
     for (k, v) in req.headers() {
         bytes += k.as_str().len() + v.len() + 4;
     }
-    if bytes > limits.max_header_bytes {
-        return Err(GatewayError::HeadersTooLarge { bytes });
+    if bytes > limits.max_header_bytes || fields > MAX_HEADER_FIELDS {
+        return Err(GatewayError::HeadersTooLarge { bytes, fields });
     }
     if let Some(len) = req
         .headers()

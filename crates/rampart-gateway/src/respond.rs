@@ -171,6 +171,7 @@ pub enum GatewayError {
     },
     HeadersTooLarge {
         bytes: usize,
+        fields: usize,
     },
     BodyTooLarge,
     /// The client kept the gateway waiting for its request body past its allowance (408).
@@ -297,8 +298,11 @@ impl fmt::Display for GatewayError {
             Self::InvalidPath(r) => write!(f, "invalid path: {r}"),
             Self::NotFound => f.write_str("no route"),
             Self::MethodNotAllowed { allow } => write!(f, "method not allowed (allow: {allow})"),
-            Self::HeadersTooLarge { bytes } => {
-                write!(f, "request headers too large ({bytes} bytes)")
+            Self::HeadersTooLarge { bytes, fields } => {
+                write!(
+                    f,
+                    "request headers too large ({bytes} bytes, {fields} fields)"
+                )
             }
             Self::BodyTooLarge => f.write_str("request body too large"),
             Self::BodyTimeout { detail } => f.write_str(detail),

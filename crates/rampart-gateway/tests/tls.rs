@@ -486,6 +486,32 @@ async fn alpn_selects_http2_or_http11() {
     assert_eq!(log[1]["protocol"], "HTTP/1.1", "{}", log[1]);
 }
 
+/// HTTP/2 requests are held to HTTP/1.1's 100 header fields (their header block has only a
+/// size limit): more is a 431, the connection stays usable.
+#[tokio::test]
+async fn http2_requests_with_more_than_100_header_fields_are_431() {
+    let (tg, pki) = start_tls(None).await;
+    let (mut send, _conn) = h2_connect(tg.addr("tls"), &pki).await;
+    let with_fields = |n: usize| {
+        let mut b = http::Request::get("https://localhost/prod/hello");
+        for i in 0..n {
+            b = b.header(format!("x-f{i}"), "v");
+        }
+        b.body(Empty::<Bytes>::new()).unwrap()
+    };
+    // The request's own fields count too (user-agent and the like are not added by this
+    // client): 100 in all is served.
+    let ok = send.send_request(with_fields(100)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let refused = send.send_request(with_fields(101)).await.unwrap();
+    assert_eq!(refused.status(), 431);
+    let body = refused.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["message"], "Request Header Fields Too Large", "{body}");
+    let again = send.send_request(with_fields(3)).await.unwrap();
+    assert_eq!(again.status(), 200, "the connection is still usable");
+}
+
 /// A gateway with a TLS listener and short HTTP/2-relevant timeouts, a mock route and a
 /// route to a backend that takes 700 ms (longer than the idle timeout).
 async fn start_tls_h2_timeouts() -> (TestGateway, Pki) {
