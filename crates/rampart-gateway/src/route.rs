@@ -49,6 +49,18 @@ pub struct Route {
     pub waf: std::sync::Arc<crate::waf::ApiWaf>,
 }
 
+impl Route {
+    /// The method a request is authorized and throttled as: a GET route's for the HEAD
+    /// requests it answers (what governs GET covers what a HEAD reaches), else the
+    /// request's own (on an `ANY` route too).
+    pub fn policy_method<'m>(&self, method: &'m Method) -> &'m str {
+        match &self.method {
+            MethodMatch::Exact(m) if *m == Method::GET && method == Method::HEAD => "GET",
+            _ => method.as_str(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MethodMatch {
     Any,
@@ -296,13 +308,9 @@ impl Matched<'_> {
         }
     }
 
-    /// The method of the request's `execute-api` ARN: a GET route's for the HEAD requests
-    /// it answers (a policy on GET covers what a HEAD reaches), else the request's.
+    /// The method of the request's `execute-api` ARN ([`Route::policy_method`]).
     pub fn arn_method<'m>(&self, method: &'m Method) -> &'m str {
-        match &self.route.method {
-            MethodMatch::Exact(m) if *m == Method::GET && method == Method::HEAD => "GET",
-            _ => method.as_str(),
-        }
+        self.route.policy_method(method)
     }
 }
 

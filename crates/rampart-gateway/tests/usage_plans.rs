@@ -157,6 +157,20 @@ async fn keys_plans_and_enforcement_end_to_end() {
         r.header("ratelimit-policy").as_deref(),
         Some("\"plan\";q=1;w=2")
     );
+    // HEAD, which the GET route answers, is held to the GET override too.
+    let r = request(
+        a,
+        "HEAD",
+        "/prod/pets/3",
+        &[("x-api-key", value.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        r.header("ratelimit-policy").as_deref(),
+        Some("\"plan\";q=1;w=2")
+    );
     // The plan's own throttle is generous: /pets goes on until the quota (6) is used up.
     for i in 3..=6 {
         assert_eq!(
@@ -198,7 +212,7 @@ async fn keys_plans_and_enforcement_end_to_end() {
     let m = metrics(&g).await;
     for (result, n) in [
         ("allowed", 6),
-        ("throttled", 1),
+        ("throttled", 2),
         ("quota_exceeded", 1),
         ("error", 0),
     ] {

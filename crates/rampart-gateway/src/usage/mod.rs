@@ -120,7 +120,7 @@ impl Override {
         let method_ok = match self.method.as_deref() {
             None => true,
             Some("ANY") => route.method == crate::route::MethodMatch::Any,
-            Some(m) => m == method.as_str(),
+            Some(m) => m == route.policy_method(method),
         };
         path_ok && method_ok
     }
