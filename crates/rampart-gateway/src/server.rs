@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::body::RecordedBody;
 use crate::config::{self, Compiled, ConfigErrors};
 use crate::listener::{BoundListener, ConnInfo, Handler, Limits, ListenerSpec};
-use crate::pipeline::{self, RequestContext};
+use crate::pipeline::{self, RequestContext, Stage};
 use crate::record::access_log::{now_rfc3339, AccessLog, Entry};
 use crate::record::metrics::{
     status_class, ListenerLabels, Metrics, RefusedLabels, RejectionLabels, RequestLabels,
@@ -667,6 +667,15 @@ impl Handler for Shared {
                 ctx.rejected_by = Some(stage);
                 let t = err.response_type();
                 match err.cause() {
+                    // Refused credentials and API keys are the operator's to see (the client
+                    // is told nothing more); the authorize stage logs its own denials, and
+                    // the rest (no route, limits, throttling) is in the access log.
+                    Cause::Client
+                        if stage == Stage::Authenticate
+                            || t == crate::respond::ResponseType::InvalidApiKey =>
+                    {
+                        tracing::info!(request_id = %ctx.request_id, stage = stage.name(), error = %err, "request rejected")
+                    }
                     Cause::Client => {
                         tracing::debug!(request_id = %ctx.request_id, stage = stage.name(), error = %err, "request rejected")
                     }

@@ -1239,6 +1239,54 @@ fn keyed(addr: SocketAddr, key: &str) -> u16 {
     http(addr, "GET", "/prod/pets", &[("x-api-key", key)], b"").status
 }
 
+/// Refused credentials and API keys are logged at info with their reason (the client is
+/// told nothing more), never with the credential itself.
+#[test]
+fn refused_keys_and_credentials_are_logged_at_info_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("rampart.yaml");
+    let config = keys_config().replace(
+        "      - {method: GET, path: /pets, integration: {type: mock, body: pets}}\n",
+        "      - {method: GET, path: /pets, integration: {type: mock, body: pets}}
+      - {method: GET, path: /signed, public: false, authorizers: [aws_iam], integration: {type: mock, body: s}}\n",
+    );
+    std::fs::write(&cfg, config).unwrap();
+    let mut c = Command::new(BIN);
+    c.arg("serve").arg("--config").arg(&cfg);
+    let mut s = Served::spawn(c);
+    let addr = s.addr_after("listening on http://");
+    let r = http(
+        addr,
+        "GET",
+        "/prod/pets",
+        &[("x-api-key", "guessed-key-value-123456")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let line = s.wait_line("invalid API key");
+    assert!(
+        line.contains("INFO") && line.contains("unknown API key"),
+        "{line}"
+    );
+    let r = http(
+        addr,
+        "GET",
+        "/prod/signed",
+        &[("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLESECRETISH/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let line = s.wait_line("stage=\"authenticate\"");
+    assert!(
+        line.contains("INFO") && line.contains("request rejected"),
+        "{line}"
+    );
+    let all = s.stderr();
+    assert!(!all.contains("guessed-key-value-123456"), "{all}");
+    assert!(!all.contains("Signature=00"), "{all}");
+    drop(s);
+}
+
 #[test]
 fn cli_manages_keys_and_plans_and_quota_counts_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
