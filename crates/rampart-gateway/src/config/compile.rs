@@ -1186,6 +1186,31 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
                 base,
             );
             let auth = compile_route_auth(&mut e, &rp, api, r, &identities, &named_authorizers);
+            // Scopes are a JWT's: on a route that lets a caller in another way they would
+            // restrict nothing (a caller with the other credentials skips them).
+            if !r.scopes.is_empty() {
+                match &auth {
+                    Some(crate::authn::RouteAuth::Public) => e.push(
+                        format!("{rp}.scopes"),
+                        "a public route has no token to check scopes against: give it a jwt authorizer",
+                    ),
+                    Some(crate::authn::RouteAuth::Require(list)) => {
+                        for a in list
+                            .iter()
+                            .filter(|a| !matches!(a, crate::authn::Authorizer::Jwt(_)))
+                        {
+                            e.push(
+                                format!("{rp}.scopes"),
+                                format!(
+                                    "scopes are checked by jwt authorizers only, and `{}` lets callers in without them: use only jwt authorizers on this route",
+                                    a.name()
+                                ),
+                            );
+                        }
+                    }
+                    None => {}
+                }
+            }
             let api_key_required = r.api_key_required.or(api.api_key_required).unwrap_or(false);
             keys_required |= api_key_required;
             if api_key_required && matches!(auth, Some(crate::authn::RouteAuth::Public)) {

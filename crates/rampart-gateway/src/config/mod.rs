@@ -499,6 +499,38 @@ apis:
         );
     }
 
+    /// Scopes are checked on JWTs only: on a public route, or one another authorizer lets
+    /// callers into, they would restrict nothing, so they are refused.
+    #[test]
+    fn scopes_need_jwt_authorizers_only() {
+        let text = GOOD
+            .replace(
+                "apis:\n",
+                "authorizers:
+  tok: {type: lambda, kind: token, url: 'http://127.0.0.1:1/', identity_source: [method.request.header.Authorization]}
+apis:\n",
+            )
+            .replace(
+                "      - method: ANY\n",
+                "      - {method: GET, path: /p, scopes: [a/read], integration: {type: mock}}
+      - {method: GET, path: /l, public: false, authorizers: [tok, aws_iam], scopes: [a/read], integration: {type: mock}}
+      - method: ANY\n",
+            );
+        let e = errors(&text);
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert!(
+            e[0].contains("apis[0].routes[1].scopes: a public route has no token"),
+            "{e:#?}"
+        );
+        assert!(
+            e[1].contains(
+                "apis[0].routes[2].scopes: scopes are checked by jwt authorizers only, and `tok`"
+            ),
+            "{e:#?}"
+        );
+        assert!(e[2].contains("apis[0].routes[2].scopes: scopes are checked by jwt authorizers only, and `aws_iam`"), "{e:#?}");
+    }
+
     #[test]
     fn mock_status_is_a_final_status_and_upstream_urls_hold_no_credentials() {
         for bad in [0, 100, 101, 199, 600, 999] {
