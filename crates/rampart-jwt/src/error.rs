@@ -38,7 +38,7 @@ pub enum JwtError {
     /// `exp` (plus leeway) has passed.
     #[error("token has expired")]
     Expired,
-    /// `nbf` (minus leeway) is still in the future.
+    /// `nbf` or `iat` (minus leeway) is still in the future.
     #[error("token is not valid yet")]
     NotYetValid,
     /// A required claim (`iss`, `exp`, `token_use` when one is required) is absent.

@@ -28,7 +28,7 @@
 //!    header's `alg` ([`JwtError::AlgorithmMismatch`]). An unknown `kid` triggers at most
 //!    one JWKS refresh per [`IssuerConfig::refresh_interval`], then [`JwtError::UnknownKey`].
 //! 6. The signature ([`JwtError::BadSignature`]), then `exp` (required,
-//!    [`JwtError::Expired`]) and `nbf` (optional, [`JwtError::NotYetValid`]) with the
+//!    [`JwtError::Expired`]), `nbf` and `iat` (optional, [`JwtError::NotYetValid`]) with the
 //!    issuer's leeway (default 0 s).
 //! 7. `aud` (a string or an array) must contain a configured audience; a token without `aud`
 //!    (a Cognito access token) is accepted when its `client_id` is a configured audience
@@ -270,6 +270,17 @@ impl Verifier {
                 }
             }
             Some(_) => return Err(JwtError::Malformed("nbf is not a number")),
+        }
+        // Issued in the future (beyond the leeway): API Gateway refuses it too.
+        match payload.get("iat") {
+            None => {}
+            Some(Value::Number(n)) => {
+                let iat = n.as_f64().unwrap_or(f64::INFINITY);
+                if now + issuer.leeway_secs < iat {
+                    return Err(JwtError::NotYetValid);
+                }
+            }
+            Some(_) => return Err(JwtError::Malformed("iat is not a number")),
         }
 
         let accepted = |a: &str| issuer.audiences.iter().any(|x| x == a);

@@ -136,6 +136,35 @@ async fn exp_is_required_and_must_be_a_number() {
     ));
 }
 
+/// A token issued in the future (its `iat` past now and the leeway) is not valid yet, as
+/// API Gateway's JWT authorizers have it; one without `iat` is fine.
+#[tokio::test]
+async fn issued_in_the_future_is_not_valid_yet() {
+    let k = key();
+    let strict = verifier_with(&k, |_| {});
+    let lenient = verifier_with(&k, |c| c.leeway = Duration::from_secs(60));
+    let mut t = id_token();
+    t["iat"] = json!(NOW + 30);
+    assert_eq!(
+        check(&strict, &k, &t, NOW).await,
+        Err(JwtError::NotYetValid)
+    );
+    assert!(check(&strict, &k, &t, NOW + 30).await.is_ok());
+    assert!(check(&lenient, &k, &t, NOW).await.is_ok());
+    t["iat"] = json!(NOW + 3600);
+    assert_eq!(
+        check(&lenient, &k, &t, NOW).await,
+        Err(JwtError::NotYetValid)
+    );
+    t["iat"] = json!("now");
+    assert!(matches!(
+        check(&strict, &k, &t, NOW).await,
+        Err(JwtError::Malformed(_))
+    ));
+    t.as_object_mut().unwrap().remove("iat");
+    assert!(check(&strict, &k, &t, NOW).await.is_ok());
+}
+
 #[tokio::test]
 async fn not_before_with_and_without_leeway() {
     let k = key();
