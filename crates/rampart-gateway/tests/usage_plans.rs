@@ -103,6 +103,17 @@ async fn admin_api_refuses_bad_tokens() {
     let r = admin(a, "GET", "/admin/apikeys", None).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["items"], json!([]));
+    // The scheme's case does not matter (RFC 9110).
+    let lower = format!("bearer {TOKEN}");
+    let r = request(
+        a,
+        "GET",
+        "/admin/apikeys",
+        &[("authorization", &lower)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
     // Metrics and health stay open.
     assert_eq!(get(a, "/healthz").await.status, 200);
 

@@ -106,7 +106,11 @@ pub async fn handle(
     let presented = req
         .headers()
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        .and_then(|v| {
+            // The scheme is case-insensitive (RFC 9110, section 11.1).
+            let v = v.as_bytes();
+            (v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ")).then(|| &v[7..])
+        });
     if !presented.is_some_and(|p| token.matches(p)) {
         tracing::warn!(target: "rampart::audit", peer = %peer, path = req.uri().path(), present = presented.is_some(), "admin API: authentication failed");
         return reply(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
