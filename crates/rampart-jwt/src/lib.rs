@@ -261,26 +261,20 @@ impl Verifier {
         if now >= exp + issuer.leeway_secs {
             return Err(JwtError::Expired);
         }
-        match payload.get("nbf") {
-            None => {}
-            Some(Value::Number(n)) => {
-                let nbf = n.as_f64().unwrap_or(f64::INFINITY);
-                if now + issuer.leeway_secs < nbf {
-                    return Err(JwtError::NotYetValid);
+        // Not valid before `nbf`, nor issued in the future (API Gateway refuses both).
+        for (claim, malformed) in [
+            ("nbf", "nbf is not a number"),
+            ("iat", "iat is not a number"),
+        ] {
+            match payload.get(claim) {
+                Some(Value::Number(n))
+                    if now + issuer.leeway_secs < n.as_f64().unwrap_or(f64::INFINITY) =>
+                {
+                    return Err(JwtError::NotYetValid)
                 }
+                None | Some(Value::Number(_)) => {}
+                Some(_) => return Err(JwtError::Malformed(malformed)),
             }
-            Some(_) => return Err(JwtError::Malformed("nbf is not a number")),
-        }
-        // Issued in the future (beyond the leeway): API Gateway refuses it too.
-        match payload.get("iat") {
-            None => {}
-            Some(Value::Number(n)) => {
-                let iat = n.as_f64().unwrap_or(f64::INFINITY);
-                if now + issuer.leeway_secs < iat {
-                    return Err(JwtError::NotYetValid);
-                }
-            }
-            Some(_) => return Err(JwtError::Malformed("iat is not a number")),
         }
 
         let accepted = |a: &str| issuer.audiences.iter().any(|x| x == a);
