@@ -139,7 +139,7 @@ pub async fn run(
 /// Header fields a request may have: hyper's HTTP/1.1 parser refuses more before a
 /// request exists; HTTP/2 requests (whose header block has only a size limit) are held to
 /// the same.
-pub const MAX_HEADER_FIELDS: usize = 100;
+const MAX_HEADER_FIELDS: usize = 100;
 
 fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayError> {
     let limits = &cfg.limits;

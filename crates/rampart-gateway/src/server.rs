@@ -572,8 +572,7 @@ fn client_ip(cfg: &Compiled, peer: IpAddr, trusted: bool, req: &Request<Incoming
         return peer;
     }
     let mut ip = peer;
-    let lines: Vec<_> = req.headers().get_all("x-forwarded-for").iter().collect();
-    for v in lines.into_iter().rev() {
+    for v in req.headers().get_all("x-forwarded-for").iter().rev() {
         let Ok(s) = v.to_str() else { return ip };
         for part in s.rsplit(',') {
             match part.trim().parse::<IpAddr>() {
