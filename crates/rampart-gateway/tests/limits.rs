@@ -143,13 +143,17 @@ async fn requests_that_are_not_http_are_refused_and_counted() {
         431
     );
     assert_eq!(count.load(Ordering::SeqCst), 0, "none reached the upstream");
-    let m = metrics(&g).await;
-    assert!(
-        m.contains(
-            "rampart_refused_connections_total{listener=\"main\",reason=\"malformed_request\"} 5"
-        ),
-        "{m}"
-    );
+    // Counted when the server's side of the connection ends, which can be just after the
+    // client has read the answer: wait for it (up to 5 s).
+    let want =
+        "rampart_refused_connections_total{listener=\"main\",reason=\"malformed_request\"} 5\n";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut m = metrics(&g).await;
+    while !m.contains(want) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        m = metrics(&g).await;
+    }
+    assert!(m.contains(want), "{m}");
 }
 
 #[tokio::test]
