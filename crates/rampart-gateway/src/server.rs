@@ -413,6 +413,11 @@ impl Shared {
         self.current.load().cfg.web_acls.clone()
     }
 
+    /// The APIs and stages of the configuration in force (what usage plans may name).
+    pub fn api_stages(&self) -> Vec<crate::config::ApiStages> {
+        self.current.load().cfg.api_stages.clone()
+    }
+
     /// The admin API's token of the configuration in force.
     pub fn admin_token(&self) -> Option<crate::usage::settings::AdminToken> {
         self.current.load().cfg.admin_token.clone()

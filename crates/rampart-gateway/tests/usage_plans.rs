@@ -459,6 +459,60 @@ async fn a_key_can_share_plans_only_for_different_stages() {
 }
 
 #[tokio::test]
+async fn plans_may_only_name_configured_apis_and_stages() {
+    let g = start(&public_config("")).await;
+    for (stages, says) in [
+        (
+            json!([{"apiId": "shop", "stage": "prod"}, {"apiId": "shpo", "stage": "prod"}]),
+            "apiStages[1].apiId: no API \"shpo\" in the configuration (APIs: shop)",
+        ),
+        (
+            json!([{"apiId": "shop", "stage": "beta"}]),
+            "apiStages[0].stage: API \"shop\" has no stage \"beta\" (stages: prod, dev)",
+        ),
+        (
+            json!([{"apiId": "shop"}]),
+            "apiStages[0].stage: API \"shop\" has stages (prod, dev): name one in `stage`",
+        ),
+    ] {
+        let plan = json!({"name": "typo", "apiStages": stages});
+        let r = admin(g.admin(), "POST", "/admin/usageplans", Some(plan.clone())).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json()["message"], says);
+        // Replacing a plan is checked the same way.
+        let ok = json!({"name": "ok", "apiStages": [{"apiId": "shop", "stage": "dev"}]});
+        let r = admin(g.admin(), "POST", "/admin/usageplans", Some(ok)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let r = admin(
+            g.admin(),
+            "PUT",
+            &format!("/admin/usageplans/{id}"),
+            Some(plan),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json()["message"], says);
+        let r = admin(g.admin(), "GET", &format!("/admin/usageplans/{id}"), None).await;
+        assert_eq!(r.json()["apiStages"][0]["stage"], "dev", "unchanged");
+    }
+    let listed = admin(g.admin(), "GET", "/admin/usageplans", None)
+        .await
+        .json();
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ok", "ok", "ok"],
+        "no plan naming nothing was stored"
+    );
+}
+
+#[tokio::test]
 async fn quota_counts_survive_a_restart() {
     let dir = tempdir();
     let dir_path = dir.path().to_path_buf();

@@ -35,6 +35,7 @@ use rampart_usage::{KeyPatch, NewApiKey, NewUsagePlan, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::ApiStages;
 use crate::server::Shared;
 use crate::usage::Usage;
 
@@ -150,7 +151,8 @@ pub async fn handle(
         .map(str::to_string)
         .collect();
     let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
-    reply(route(&usage, &actor, &method, &seg, &query, body).await)
+    let apis = shared.api_stages();
+    reply(route(&usage, &apis, &actor, &method, &seg, &query, body).await)
 }
 
 /// Run a store operation on a blocking thread; after a change, rebuild the key table.
@@ -195,6 +197,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 async fn route(
     usage: &Arc<Usage>,
+    apis: &[ApiStages],
     actor: &str,
     method: &Method,
     seg: &[&str],
@@ -278,6 +281,9 @@ async fn route(
                 Ok(n) => n,
                 Err(a) => return a,
             };
+            if let Err(a) = check_api_stages(apis, &new) {
+                return a;
+            }
             let out = blocking(usage, true, move |u| u.store().create_plan(new, unix_now())).await;
             out.map(|p| {
                 audit(actor, "create_usage_plan", &p.id);
@@ -296,6 +302,9 @@ async fn route(
                 Ok(n) => n,
                 Err(a) => return a,
             };
+            if let Err(a) = check_api_stages(apis, &new) {
+                return a;
+            }
             let plan_id = id.to_string();
             let out = blocking(usage, true, move |u| u.store().replace_plan(&plan_id, new)).await;
             out.map(|p| {
@@ -361,6 +370,49 @@ async fn route(
 }
 
 /// `YYYY-MM-DD` → days since 1970-01-01.
+/// A plan may only name APIs and stages of the running configuration (API Gateway refuses
+/// an unknown API stage too): a plan that names nothing real would never apply, silently.
+fn check_api_stages(apis: &[ApiStages], plan: &NewUsagePlan) -> Result<(), Answer> {
+    for (i, s) in plan.api_stages.iter().enumerate() {
+        let Some(api) = apis.iter().find(|a| a.id == s.api_id || a.name == s.api_id) else {
+            let known: Vec<&str> = apis.iter().map(|a| a.name.as_str()).collect();
+            return Err(message(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "apiStages[{i}].apiId: no API {:?} in the configuration (APIs: {})",
+                    s.api_id,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let problem = match (&s.stage, api.stages.is_empty()) {
+            (None, true) => None,
+            (Some(st), false) if api.stages.contains(st) => None,
+            (Some(_), true) => Some(format!(
+                "API {:?} is served without stages: leave out `stage`",
+                s.api_id
+            )),
+            (Some(st), false) => Some(format!(
+                "API {:?} has no stage {st:?} (stages: {})",
+                s.api_id,
+                api.stages.join(", ")
+            )),
+            (None, false) => Some(format!(
+                "API {:?} has stages ({}): name one in `stage`",
+                s.api_id,
+                api.stages.join(", ")
+            )),
+        };
+        if let Some(p) = problem {
+            return Err(message(
+                StatusCode::BAD_REQUEST,
+                format!("apiStages[{i}].stage: {p}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.splitn(3, '-');
     let y: i64 = it.next()?.parse().ok()?;
@@ -521,4 +573,46 @@ async fn usage_report(usage: &Arc<Usage>, plan_id: &str, query: &str) -> Answer 
             "items": items,
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(stages: Value) -> Result<NewUsagePlan, serde_json::Error> {
+        serde_json::from_value(json!({"name": "p", "apiStages": stages}))
+    }
+
+    #[test]
+    fn api_stages_name_an_api_by_id_or_name_and_one_of_its_stages() -> Result<(), serde_json::Error>
+    {
+        let apis = [
+            ApiStages {
+                id: "abc123".into(),
+                name: "shop".into(),
+                stages: vec!["prod".into()],
+            },
+            ApiStages {
+                id: "root".into(),
+                name: "root".into(),
+                stages: vec![],
+            },
+        ];
+        for ok in [
+            json!([{"apiId": "abc123", "stage": "prod"}]),
+            json!([{"apiId": "shop", "stage": "prod"}]),
+            json!([{"apiId": "root"}]),
+            json!([]),
+        ] {
+            let r = check_api_stages(&apis, &plan(ok.clone())?);
+            assert!(r.is_ok(), "{ok}: {r:?}");
+        }
+        let r = check_api_stages(&apis, &plan(json!([{"apiId": "root", "stage": "prod"}]))?);
+        let want = "apiStages[0].stage: API \"root\" is served without stages: leave out `stage`";
+        assert!(
+            matches!(&r, Err((StatusCode::BAD_REQUEST, v)) if v["message"] == want),
+            "{r:?}"
+        );
+        Ok(())
+    }
 }

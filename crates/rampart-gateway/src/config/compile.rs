@@ -1366,6 +1366,15 @@ pub fn compile(raw: &RawConfig, base: &Path) -> Result<Compiled, Errors> {
         usage_rt: None,
         waf_matches: None,
         web_acls,
+        api_stages: raw
+            .apis
+            .iter()
+            .map(|a| super::ApiStages {
+                id: a.api_id.clone().unwrap_or_else(|| a.name.clone()),
+                name: a.name.clone(),
+                stages: a.stages.clone(),
+            })
+            .collect(),
     })
 }
 

@@ -62,6 +62,17 @@ pub struct Compiled {
     pub waf_matches: Option<crate::record::metrics::WafMatches>,
     /// The web ACLs of `server.waf.web_acls`, by name (the APIs hold them too).
     pub web_acls: std::collections::HashMap<String, Arc<rampart_waf::CompiledAcl>>,
+    /// Each API's id, name and stages (empty: served without stages), for checking the
+    /// `apiStages` of usage plans the admin API receives.
+    pub api_stages: Vec<ApiStages>,
+}
+
+/// What a usage plan's `apiStages[]` entry may name.
+#[derive(Debug, Clone)]
+pub struct ApiStages {
+    pub id: String,
+    pub name: String,
+    pub stages: Vec<String>,
 }
 
 /// One configuration error.
