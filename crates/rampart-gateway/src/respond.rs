@@ -124,6 +124,32 @@ impl ResponseType {
         }
     }
 
+    /// API Gateway's `x-amzn-ErrorType` for this response, which AWS SDKs read to name the
+    /// error; `None` where API Gateway has no such response or its type is not known.
+    fn error_type(self) -> Option<&'static str> {
+        Some(match self {
+            Self::BadRequestPath | Self::Default4xx => "BadRequestException",
+            Self::ResourceNotFound => "NotFoundException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            Self::InvalidSignature => "InvalidSignatureException",
+            Self::ExpiredToken => "ExpiredTokenException",
+            Self::Unauthorized => "UnauthorizedException",
+            Self::AuthorizerFailure => "AuthorizerConfigurationException",
+            Self::Throttled => "TooManyRequestsException",
+            Self::InvalidApiKey | Self::WafFiltered => "ForbiddenException",
+            Self::QuotaExceeded => "LimitExceededException",
+            Self::ApiConfigurationError | Self::Default5xx => "InternalServerErrorException",
+            Self::MethodNotAllowed
+            | Self::RequestTimeout
+            | Self::RequestTooLarge
+            | Self::RequestHeadersTooLarge
+            | Self::ServiceUnavailable
+            | Self::IntegrationFailure
+            | Self::IntegrationTimeout => return None,
+        })
+    }
+
     fn default_message(self) -> &'static str {
         match self {
             Self::BadRequestPath => "Invalid request path",
@@ -440,6 +466,12 @@ impl GatewayResponses {
                     headers.insert(k.clone(), v.clone());
                 }
             }
+            // The error type API Gateway sends with this response, unless the operator
+            // set the header.
+            let error_type = HeaderName::from_static("x-amzn-errortype");
+            if let (Some(v), false) = (t.error_type(), headers.contains_key(&error_type)) {
+                headers.insert(error_type, HeaderValue::from_static(v));
+            }
             by_type.insert(
                 t,
                 GatewayResponse::new(status, message, headers, configured_message),
@@ -630,5 +662,53 @@ mod tests {
         assert_eq!(resp.status(), 504);
         assert!(resp.headers().get("x-team").is_none());
         assert_eq!(body_of(resp).await["message"], "Endpoint request timed out");
+    }
+
+    #[test]
+    fn error_types_are_api_gateways_and_the_operator_may_replace_them() {
+        let r = GatewayResponses::default();
+        let kind = |r: &GatewayResponses, e: &GatewayError| {
+            r.render(e, "x")
+                .headers()
+                .get("x-amzn-errortype")
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let throttled = GatewayError::Throttled {
+            retry_after_secs: 1,
+            policy: String::new(),
+            state: String::new(),
+        };
+        for (e, want) in [
+            (
+                GatewayError::MissingAuthenticationToken,
+                Some("MissingAuthenticationTokenException"),
+            ),
+            (GatewayError::NotFound, Some("NotFoundException")),
+            (throttled, Some("TooManyRequestsException")),
+            (GatewayError::UpstreamTimeout, None),
+        ] {
+            assert_eq!(kind(&r, &e).as_deref(), want, "{e:?}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amzn-errortype", HeaderValue::from_static("Mine"));
+        let mut o = HashMap::new();
+        o.insert(
+            ResponseType::Default4xx,
+            Override {
+                status: None,
+                message: None,
+                headers,
+            },
+        );
+        let r = GatewayResponses::new(&o);
+        assert_eq!(
+            kind(&r, &GatewayError::MissingAuthenticationToken).as_deref(),
+            Some("Mine")
+        );
+        assert_eq!(
+            kind(&r, &GatewayError::UpstreamTimeout),
+            None,
+            "DEFAULT_4XX's headers stay off 5xx"
+        );
     }
 }

@@ -30,6 +30,10 @@ async fn gateway_wide_limit() {
     assert_eq!(r.json()["message"], "Too Many Requests");
     assert_eq!(r.header("retry-after").as_deref(), Some("1"));
     assert_eq!(
+        r.header("x-amzn-errortype").as_deref(),
+        Some("TooManyRequestsException")
+    );
+    assert_eq!(
         r.header("ratelimit-policy").as_deref(),
         Some("\"gateway\";q=3;w=3")
     );

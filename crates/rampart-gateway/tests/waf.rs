@@ -87,6 +87,10 @@ async fn web_acl_blocks_before_authentication_and_lets_clean_requests_through() 
     .await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(r.json()["message"], "Forbidden");
+    assert_eq!(
+        r.header("x-amzn-errortype").as_deref(),
+        Some("ForbiddenException")
+    );
     assert!(r.header("x-request-id").is_some());
     // Clean request: the WAF passes it to authentication, which refuses it (no signature).
     let r = request(
@@ -99,6 +103,10 @@ async fn web_acl_blocks_before_authentication_and_lets_clean_requests_through() 
     .await;
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["message"], "Missing Authentication Token");
+    assert_eq!(
+        r.header("x-amzn-errortype").as_deref(),
+        Some("MissingAuthenticationTokenException")
+    );
     // A custom response.
     let r = get(a, "/prod/admin/users").await;
     assert_eq!(r.status, 418);
