@@ -369,7 +369,6 @@ async fn route(
     r.unwrap_or_else(store_error)
 }
 
-/// `YYYY-MM-DD` → days since 1970-01-01.
 /// A plan may only name APIs and stages of the running configuration (API Gateway refuses
 /// an unknown API stage too): a plan that names nothing real would never apply, silently.
 fn check_api_stages(apis: &[ApiStages], plan: &NewUsagePlan) -> Result<(), Answer> {
@@ -413,6 +412,7 @@ fn check_api_stages(apis: &[ApiStages], plan: &NewUsagePlan) -> Result<(), Answe
     Ok(())
 }
 
+/// `YYYY-MM-DD` → days since 1970-01-01.
 pub fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.splitn(3, '-');
     let y: i64 = it.next()?.parse().ok()?;
