@@ -3,6 +3,7 @@
 //! the path of the field that caused it.
 
 use crate::detect::Sensitivity;
+use crate::lazy::{CachePool, Lazy, Slots};
 use crate::model::*;
 use crate::rate::{RateConfig, RateTracker};
 use crate::transform::TransformType;
@@ -27,6 +28,8 @@ pub struct CompiledAcl {
     pub(crate) default_insert: Vec<(String, String)>,
     pub(crate) body_limit: usize,
     pub(crate) inspects_body: bool,
+    /// The caches of the ACL's lazy DFAs ([`Lazy`]), lent to one evaluation at a time.
+    pub(crate) caches: CachePool,
 }
 
 impl CompiledAcl {
@@ -223,7 +226,8 @@ pub(crate) enum CustomPart {
 #[derive(Debug)]
 pub(crate) enum Test {
     Bytes(Vec<u8>, Positional),
-    Regex(regex::bytes::Regex),
+    /// The pattern, and the same as a [`Lazy`] DFA when one was built.
+    Regex(regex::bytes::Regex, Option<Lazy>),
     /// Pattern `index` of a [`RegexGroup`]: answered from one pass of the group's set over
     /// the value, shared by every statement of the group.
     Grouped(Arc<RegexGroup>, usize),
@@ -241,6 +245,8 @@ pub(crate) struct RegexGroup {
     /// Unique within the ACL; with a value's identity, the key of the per-request cache.
     pub id: usize,
     pub set: regex::bytes::RegexSet,
+    /// The set as a [`Lazy`] DFA, for whether any pattern matches, when one was built.
+    pub lazy: Option<Lazy>,
 }
 
 #[derive(Debug, Clone)]
@@ -432,8 +438,10 @@ pub fn compile(acl: &WebAcl, res: &Resources) -> Result<CompiledAcl, LoadError> 
     if !cx.errs.is_empty() {
         return Err(LoadError::Invalid(cx.errs));
     }
-    group_regexes(&mut rules);
+    let mut slots = Slots::default();
+    group_regexes(&mut rules, &mut slots);
     Ok(CompiledAcl {
+        caches: CachePool::new(slots),
         name: acl.name.clone(),
         rules,
         default_block,
@@ -1030,7 +1038,7 @@ impl Ctx<'_> {
                 let field = self.field(&r.field_to_match, &format!("{p}.FieldToMatch"))?;
                 let t =
                     self.transforms(&r.text_transformations, &format!("{p}.TextTransformations"));
-                m(field, t, Test::Regex(re))
+                m(field, t, Test::Regex(re, None))
             }
             Statement::RegexPatternSetReferenceStatement(r) => {
                 let p = format!("{p}.RegexPatternSetReferenceStatement");
@@ -1494,7 +1502,7 @@ fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
 /// transformation chain into members of one [`RegexGroup`]. Only patterns that compile in the ASCII mode (as [`build_regex`]
 /// compiles them first) are grouped, so a pattern means the same alone and in the set;
 /// a group whose set does not build within the limits is left as separate regexes.
-fn group_regexes(rules: &mut [CRule]) {
+fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
     // Pass 1: the group key of each regex statement in walk order (`None`: the pattern
     // needs Unicode mode and stays alone), and the patterns of each key.
     let mut keys: Vec<Option<String>> = Vec::new();
@@ -1503,7 +1511,7 @@ fn group_regexes(rules: &mut [CRule]) {
         if let CStatement::Match {
             field,
             transforms,
-            test: Test::Regex(re),
+            test: Test::Regex(re, _),
         } = s
         {
             let key = ascii_regex(re.as_str())
@@ -1525,21 +1533,26 @@ fn group_regexes(rules: &mut [CRule]) {
         }
         if let Ok(set) = ascii_regex_set(&pats) {
             let id = groups.len();
-            groups.insert(k, (Arc::new(RegexGroup { id, set }), 0));
+            let pats: Vec<&str> = pats.iter().map(String::as_str).collect();
+            let lazy = Lazy::build(&pats, slots);
+            groups.insert(k, (Arc::new(RegexGroup { id, set, lazy }), 0));
         }
     }
     // Pass 2: the same walk, members become pattern `n` of their group in pattern order.
     let mut keys = keys.into_iter();
     each_statement(rules, &mut |s| {
         if let CStatement::Match {
-            test: test @ Test::Regex(_),
+            test: test @ Test::Regex(..),
             ..
         } = s
         {
             let key = keys.next().flatten();
-            if let Some((group, next)) = key.and_then(|k| groups.get_mut(&k)) {
+            if let Some((group, next)) = key.as_ref().and_then(|k| groups.get_mut(k)) {
                 *test = Test::Grouped(group.clone(), *next);
                 *next += 1;
+            } else if let (Some(_), Test::Regex(re, lazy)) = (key, &mut *test) {
+                // Alone in its group, in the ASCII mode.
+                *lazy = Lazy::build(&[re.as_str()], slots);
             }
         }
     });

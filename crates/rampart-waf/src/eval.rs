@@ -4,6 +4,7 @@
 use crate::compile::*;
 use crate::detect;
 use crate::json_body::JsonPath;
+use crate::lazy::Caches;
 use crate::model::{
     Comparison, Fallback, ForwardedPosition, InvalidFallback, LabelScope, MatchScope, Oversize,
     Positional,
@@ -94,6 +95,8 @@ struct Eval<'p, 'r, 'a> {
     /// Which patterns of a regex group match a value: keyed by the group and the value's
     /// address and length (the group fixes the transformations; values live for `'p`).
     regex_hits: RegexHits,
+    /// The ACL's lazy DFA caches, for this evaluation.
+    caches: Caches,
     labels: Vec<String>,
     now_ms: u64,
     trace: bool,
@@ -124,6 +127,7 @@ impl CompiledAcl {
                 128,
                 BuildFx::default(),
             ),
+            caches: self.caches.take(),
             p: &parsed,
             labels: Vec::new(),
             now_ms,
@@ -221,6 +225,7 @@ impl CompiledAcl {
             }
         }
         d.labels = ev.labels;
+        self.caches.give_back(ev.caches);
         d
     }
 }
@@ -452,7 +457,12 @@ impl<'p> Eval<'p, '_, '_> {
     fn run_test(&mut self, test: &Test, raw: &'p [u8], v: &[u8], detectable: bool) -> bool {
         match test {
             Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
-            Test::Regex(re) => re.is_match(v),
+            Test::Regex(re, lazy) => {
+                match lazy.as_ref().and_then(|l| l.is_match(&mut self.caches, v)) {
+                    Some(m) => m,
+                    None => re.is_match(v),
+                }
+            }
             Test::Grouped(g, i) => self.grouped(g, *i, raw, v),
             Test::RegexSet(set) => set.is_match(v),
             // Single words cannot be SQL injection (see `could_be_sqli`): no need to hash them.
@@ -476,7 +486,15 @@ impl<'p> Eval<'p, '_, '_> {
         }
         // Most values match no pattern: the plain search stops at the first match and has
         // the faster inner loop; the overlapping one only runs to say which matched.
-        let m = g.set.is_match(v).then(|| g.set.matches(v));
+        let any = match g
+            .lazy
+            .as_ref()
+            .and_then(|l| l.is_match(&mut self.caches, v))
+        {
+            Some(m) => m,
+            None => g.set.is_match(v),
+        };
+        let m = any.then(|| g.set.matches(v));
         let hit = m.as_ref().is_some_and(|m| m.matched(index));
         self.regex_hits.insert(key, m);
         hit

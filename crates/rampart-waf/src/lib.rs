@@ -21,6 +21,7 @@ pub mod detect;
 pub mod eval;
 pub mod geo;
 mod json_body;
+mod lazy;
 pub mod managed;
 pub mod model;
 pub mod rate;
