@@ -79,7 +79,8 @@ impl Lazy {
 /// prefix, suffix or a literal inside it) win, and its per-call work no longer counts.
 const SHORT: usize = 128;
 
-/// The limits the `regex` crate is given for the same patterns (`compile::build_regex`).
+/// The `regex` crate's limits for a set (`compile::ascii_regex_set`; a single pattern gets
+/// half): whatever compiles there compiles here.
 const NFA_LIMIT: usize = 8 << 20;
 const CACHE_CAPACITY: usize = 8 << 20;
 
