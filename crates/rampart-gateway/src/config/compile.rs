@@ -1423,6 +1423,11 @@ fn compile_integration(
             );
             let url: http::Uri = match h.url.replace(['{', '}'], "_").parse() {
                 Ok(u) => u,
+                Err(_) if h.url.contains('@') => {
+                    // Maybe `user:password@`: not echoed.
+                    e.push(format!("{p}.url"), "is not a URL");
+                    return None;
+                }
                 Err(_) => {
                     e.push(format!("{p}.url"), format!("`{}` is not a URL", h.url));
                     return None;

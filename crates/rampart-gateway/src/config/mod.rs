@@ -571,6 +571,15 @@ apis:\n",
             "{e:?}"
         );
         assert!(!e[0].contains("s3cr3t"), "{e:?}");
+        // Nor when the URL does not parse at all.
+        let text = GOOD.replace("http://127.0.0.1:1/", "http://user:s3cr3t@127.0.0.1:1/ x");
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("apis[0].routes[0].integration.url: is not a URL"),
+            "{e:?}"
+        );
+        assert!(!e[0].contains("s3cr3t"), "{e:?}");
     }
 
     #[test]
