@@ -1287,6 +1287,73 @@ fn keyword_lookup_matches_the_table() {
     assert_eq!(lookup_word("uNiOn"), TokenType::Union);
 }
 
+/// The vendored port's packed fingerprint set (a speed patch) answers what the lookup of
+/// `0` + the fingerprint in the keyword table answers: every blacklisted fingerprint in
+/// any case, and every other string over the token-type alphabet of up to 7 bytes not.
+#[test]
+fn blacklist_set_matches_the_table() {
+    use libinjectionrs::sqli::blacklist::{is_blacklisted, is_blacklisted_bytes};
+    use libinjectionrs::sqli::sqli_data::{lookup_bytes, SQL_KEYWORDS};
+    use libinjectionrs::sqli::TokenType;
+    let by_table = |fp: &[u8]| {
+        let mut word = vec![b'0'];
+        word.extend_from_slice(fp);
+        lookup_bytes(&word) == TokenType::Fingerprint
+    };
+    let mut blacklisted = 0;
+    for k in SQL_KEYWORDS
+        .iter()
+        .filter(|k| k.word.starts_with('0') && k.token_type == b'F')
+    {
+        let fp = &k.word[1..];
+        assert!(is_blacklisted(fp), "{fp}");
+        assert!(is_blacklisted(&fp.to_ascii_lowercase()), "{fp}");
+        blacklisted += 1;
+    }
+    assert!(blacklisted > 8_000, "{blacklisted}");
+    // Every string of up to 4 bytes over the alphabet, and generated longer ones.
+    let alphabet = b"kUBEtfn1vso&cA(){}.,:;TX?\\F";
+    let mut checked = 0;
+    let mut hits = 0;
+    let mut check = |fp: &[u8]| {
+        let want = by_table(fp);
+        assert_eq!(
+            is_blacklisted_bytes(fp),
+            want,
+            "{}",
+            String::from_utf8_lossy(fp)
+        );
+        checked += 1;
+        hits += usize::from(want);
+    };
+    let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+    while let Some(fp) = stack.pop() {
+        check(&fp);
+        if fp.len() < 4 {
+            for &c in alphabet {
+                let mut next = fp.clone();
+                next.push(c);
+                stack.push(next);
+            }
+        }
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = 5 + (x % 5) as usize;
+        let fp: Vec<u8> = (0..len)
+            .map(|i| alphabet[((x >> (i * 6)) % alphabet.len() as u64) as usize])
+            .collect();
+        check(&fp);
+    }
+    assert!(
+        checked > 700_000 && hits > 400,
+        "{checked} checked, {hits} blacklisted"
+    );
+}
+
 /// The upstream port's mapping of a table entry's type byte.
 fn upstream_type(t: u8) -> libinjectionrs::sqli::TokenType {
     use libinjectionrs::sqli::TokenType;

@@ -5,17 +5,26 @@ use super::sqli_data;
 /// Check if a fingerprint is blacklisted
 /// This matches libinjection_sqli_blacklist from the C version
 pub fn is_blacklisted(fingerprint: &str) -> bool {
+    is_blacklisted_bytes(fingerprint.as_bytes())
+}
+
+/// Rampart patch: [`is_blacklisted`] on bytes. Fingerprints of up to 7 bytes (all that
+/// folding makes) are answered by `sqli_data::is_blacklisted_packed`, a set of the table's
+/// fingerprints packed into integers; longer ones by the keyword lookup as before.
+pub fn is_blacklisted_bytes(fp: &[u8]) -> bool {
     // Match the C version: convert v0 fingerprint to v1 format
     // v0: up to 5 chars, mixed case  
     // v1: '0' prefix, up to 5 more chars, upper case
     
-    if fingerprint.is_empty() {
+    if fp.is_empty() {
         return false;
+    }
+    if let Some(found) = sqli_data::is_blacklisted_packed(fp) {
+        return found;
     }
     
     // Build the v1 fingerprint with '0' prefix and uppercase (Rampart patch: on the stack;
     // lookup_bytes upper-cases).
-    let fp = fingerprint.as_bytes();
     let mut buf = [0u8; 16];
     if fp.len() + 1 > buf.len() {
         return false;

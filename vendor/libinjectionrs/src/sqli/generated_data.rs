@@ -9686,6 +9686,49 @@ struct KeywordIndex {
     max_len: usize,
     /// Every entry's (length, first byte, last byte), case-folded.
     filter: KeywordFilter,
+    /// Rampart patch: the blacklisted fingerprints, packed (see [`pack_fingerprint`]): every
+    /// `0`-prefixed entry of type `F` that is upper case, as only upper-case entries can
+    /// answer the upper-cased lookup.
+    blacklist: std::collections::HashSet<u64, std::hash::BuildHasherDefault<MixU64>>,
+}
+
+/// Rampart patch: a fingerprint of at most 7 bytes, upper-cased, as one integer (the bytes
+/// and the length); `None` if longer.
+fn pack_fingerprint(fp: &[u8]) -> Option<u64> {
+    if fp.len() > 7 {
+        return None;
+    }
+    let mut key = (fp.len() as u64) << 56;
+    for (i, b) in fp.iter().enumerate() {
+        key |= u64::from(b.to_ascii_uppercase()) << (8 * i);
+    }
+    Some(key)
+}
+
+/// Rampart patch: whether `fp` (a v0 fingerprint, without the `0`) is in the blacklist,
+/// answered as `lookup_bytes` answers `0` + `fp`; `None` for fingerprints over 7 bytes.
+pub fn is_blacklisted_packed(fp: &[u8]) -> Option<bool> {
+    let key = pack_fingerprint(fp)?;
+    Some(keyword_index().blacklist.contains(&key))
+}
+
+/// A multiplicative mix for the packed fingerprints (fixed table, no flooding concern).
+#[derive(Default)]
+struct MixU64(u64);
+
+impl std::hash::Hasher for MixU64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let x = (self.0 ^ x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        self.0 = x ^ (x >> 32);
+    }
 }
 
 /// Rampart patch: a bit per (length mod 8, first byte, last byte), each byte upper-cased
@@ -9727,7 +9770,12 @@ fn keyword_index() -> &'static KeywordIndex {
             map.entry(k.word.as_bytes()).or_insert(k.token_type);
         }
         let max_len = SQL_KEYWORDS.iter().map(|k| k.word.len()).max().unwrap_or(0).min(32);
-        KeywordIndex { fingerprints, words, max_len, filter }
+        let blacklist = fingerprints
+            .iter()
+            .filter(|(w, &t)| t == b'F' && w.len() <= max_len && w.to_ascii_uppercase() == **w)
+            .filter_map(|(w, _)| pack_fingerprint(&w[1..]))
+            .collect();
+        KeywordIndex { fingerprints, words, max_len, filter, blacklist }
     })
 }
 

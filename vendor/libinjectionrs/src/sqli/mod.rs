@@ -187,10 +187,11 @@ impl<'a> SqliState<'a> {
     
     /// Main detection function - checks if input is SQL injection
     pub fn is_sqli(&mut self) -> bool {
-        let fingerprint = self.fingerprint();
+        self.fingerprint();
         
-        // Check blacklist
-        if !blacklist::is_blacklisted(fingerprint.as_str()) {
+        // Check blacklist (Rampart patch: on the bytes, without a UTF-8 check)
+        let len = self.fingerprint.iter().position(|&b| b == 0).unwrap_or(8);
+        if !blacklist::is_blacklisted_bytes(&self.fingerprint[..len]) {
             return false;
         }
         
@@ -361,15 +362,16 @@ impl<'a> SqliState<'a> {
         // Phase 1: Skip all initial comments, right-parens and unary operators (matches C lines 1366-1386)
         // This matches C's initial phase exactly - put tokens in tokenvec[0] and skip unwanted ones
         while more {
-            if let Some(token) = tokenizer.next_token() {
+            // Rampart patch: tokens are read straight into their slot (see `next_token_into`).
+            if tokenizer.next_token_into(&mut self.token_vec[0]) {
                 // Count all tokens processed for stats_tokens
                 self.stats_tokens += 1;
                 
-                self.token_vec[0] = token.clone();
+                let token = &self.token_vec[0];
                 if !(token.token_type == TokenType::Comment ||
                      token.token_type == TokenType::LeftParenthesis ||
                      token.token_type == TokenType::SqlType ||
-                     self.is_unary_op(&token)) {
+                     self.is_unary_op(token)) {
                     // Found a real token, keep it at position 0
                     break;
                 }
@@ -439,15 +441,16 @@ impl<'a> SqliState<'a> {
             
             // Get up to two tokens
             while more && pos <= LIBINJECTION_SQLI_MAX_TOKENS && (pos - left) < 2 {
-                if let Some(token) = tokenizer.next_token() {
+                if tokenizer.next_token_into(&mut self.token_vec[pos]) {
                     // Count all tokens processed for stats_tokens
                     self.stats_tokens += 1;
                     
-                    if token.token_type == TokenType::Comment {
-                        last_comment = token;
+                    // Rampart patch: read in place, as C does; a comment stays in the slot
+                    // past `pos`, which nothing reads, as in C.
+                    if self.token_vec[pos].token_type == TokenType::Comment {
+                        last_comment = self.token_vec[pos].clone();
                     } else {
                         last_comment.token_type = TokenType::None;
-                        self.token_vec[pos] = token;
                         pos += 1;
                     }
                 } else {
@@ -735,15 +738,16 @@ impl<'a> SqliState<'a> {
             
             // all cases of handling 2 tokens is done and nothing matched. Get one more token
             while more && pos <= LIBINJECTION_SQLI_MAX_TOKENS && pos - left < 3 {
-                if let Some(token) = tokenizer.next_token() {
+                if tokenizer.next_token_into(&mut self.token_vec[pos]) {
                     // Count all tokens processed for stats_tokens
                     self.stats_tokens += 1;
                     
-                    if token.token_type == TokenType::Comment {
-                        last_comment = token;
+                    // Rampart patch: read in place, as C does; a comment stays in the slot
+                    // past `pos`, which nothing reads, as in C.
+                    if self.token_vec[pos].token_type == TokenType::Comment {
+                        last_comment = self.token_vec[pos].clone();
                     } else {
                         last_comment.token_type = TokenType::None;
-                        self.token_vec[pos] = token;
                         pos += 1;
                     }
                 } else {
