@@ -15,17 +15,18 @@
 //! fail (the cache thrashing past its limit is the only way left), the caller asks the
 //! `regex` crate instead: the answer is always the same as the `regex` crate's.
 //!
-//! Before any search, values of any length meet the patterns' *required bytes*
-//! ([`required_bytes`]): a set of bytes of which every match holds at least one, computed
-//! from the patterns' syntax (`[\r\n]` for the header-injection rules, `\` for the
-//! Windows traversal ones, `/` for `^\s*text/plain`). A value that holds none of them is
-//! answered "no match" at the cost of a table lookup per byte. Sets that ordinary text
-//! nearly always meets (a class of letters, the space) are not kept.
+//! Before any search, values of any length meet the patterns' requirement
+//! ([`crate::required`]): bytes and byte pairs of which every match holds at least one,
+//! computed from the patterns' syntax (`\r` or `\n` for the header-injection rules, `\`
+//! for the Windows traversal ones, a rare pair of each SQL word). A value that holds none
+//! of them is answered "no match" at the cost of a table lookup or two per byte.
+//! Requirements that ordinary text nearly always meets (a class of letters, the space) are
+//! not kept.
 
+use crate::required::{self, Required, Requirement};
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::util::syntax;
 use regex_automata::{nfa::thompson, Input, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A pattern or set of patterns as a lazy DFA, and where its cache sits in [`Caches`].
@@ -34,9 +35,9 @@ pub(crate) struct Lazy {
     /// Boxed: a DFA's description is several hundred bytes, and statements are many.
     dfa: Box<DFA>,
     slot: usize,
-    /// Bytes of which every match contains at least one, when the patterns have such a
-    /// set: a value without any of them is answered "no" without a search.
-    required: Option<Box<ByteSet>>,
+    /// Bytes and pairs of which every match holds one, when the patterns have such a set
+    /// worth checking: a value without any of them is answered "no" without a search.
+    required: Option<Box<Required>>,
 }
 
 impl Lazy {
@@ -49,12 +50,8 @@ impl Lazy {
             .iter()
             .map(|p| syntax::parse_with(p, &syntax).ok())
             .collect::<Option<Vec<_>>>()?;
-        let required = hirs
-            .iter()
-            .map(required_bytes)
-            .reduce(|a, b| Some(a?.union(&b?)))
-            .flatten()
-            .filter(|set| set.weight() < REQUIRED_MAX_WEIGHT)
+        let required = required::of_patterns(&hirs)
+            .and_then(Requirement::compile)
             .map(Box::new);
         let nfa = thompson::Compiler::new()
             .configure(
@@ -84,7 +81,7 @@ impl Lazy {
     /// Whether any pattern matches `v`; `None` if the DFA gave up or `v` is long (ask the
     /// `regex` crate).
     pub(crate) fn is_match(&self, caches: &mut Caches, v: &[u8]) -> Option<bool> {
-        if self.required.as_ref().is_some_and(|r| !r.any_in(v)) {
+        if self.required.as_ref().is_some_and(|r| !r.met_by(v)) {
             return Some(false);
         }
         if v.len() > SHORT {
@@ -95,97 +92,6 @@ impl Lazy {
             .try_search_fwd(cache, &Input::new(v).earliest(true))
             .ok()
             .map(|m| m.is_some())
-    }
-}
-
-/// A set of bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ByteSet([bool; 256]);
-
-impl ByteSet {
-    fn empty() -> ByteSet {
-        ByteSet([false; 256])
-    }
-
-    fn union(&self, other: &ByteSet) -> ByteSet {
-        let mut out = self.clone();
-        for (o, &b) in out.0.iter_mut().zip(other.0.iter()) {
-            *o |= b;
-        }
-        out
-    }
-
-    /// Whether `v` holds any byte of the set.
-    fn any_in(&self, v: &[u8]) -> bool {
-        v.iter().any(|&b| self.0[usize::from(b)])
-    }
-
-    /// How often ordinary API traffic is expected to hold a byte of the set: the sum of
-    /// rough per-byte frequencies (letters and the space common, punctuation rare).
-    fn weight(&self) -> u32 {
-        (0..=255u8)
-            .filter(|&b| self.0[usize::from(b)])
-            .map(byte_weight)
-            .sum()
-    }
-}
-
-/// A rough frequency of `b` in the values of JSON APIs and headers, to choose, among the
-/// parts every match needs, the one whose bytes values hold least often.
-fn byte_weight(b: u8) -> u32 {
-    match b {
-        b' ' => 150,
-        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 70,
-        b'a'..=b'z' => 25,
-        b'0'..=b'9' => 30,
-        b'A'..=b'Z' => 12,
-        b'-' | b'.' | b'_' | b',' => 10,
-        b':' | b'/' | b'\'' | b'@' | b'=' | b';' | b'(' | b')' | b'+' | b'"' => 4,
-        0x80..=0xff => 2,
-        0x21..=0x7e => 2,
-        _ => 1,
-    }
-}
-
-/// Above this weight a required set would hold a byte of almost every value (a letter
-/// class, the space): not worth checking before the search.
-const REQUIRED_MAX_WEIGHT: u32 = 120;
-
-/// A set of bytes of which every match of `hir` holds at least one; `None` if `hir` can
-/// match without any byte (the empty string, an assertion) or nothing narrower is known.
-/// Of a concatenation's parts, each one's set would do; the lightest ([`byte_weight`]) is
-/// taken. An alternation needs one of each branch's.
-pub(crate) fn required_bytes(hir: &Hir) -> Option<ByteSet> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => None,
-        HirKind::Literal(lit) => lit.0.iter().min_by_key(|&&b| byte_weight(b)).map(|&b| {
-            let mut set = ByteSet::empty();
-            set.0[usize::from(b)] = true;
-            set
-        }),
-        HirKind::Class(Class::Bytes(class)) => {
-            let mut set = ByteSet::empty();
-            for r in class.ranges() {
-                for b in r.start()..=r.end() {
-                    set.0[usize::from(b)] = true;
-                }
-            }
-            Some(set)
-        }
-        // Patterns are compiled without Unicode mode; a Unicode class is not narrowed.
-        HirKind::Class(Class::Unicode(_)) => None,
-        HirKind::Repetition(rep) if rep.min >= 1 => required_bytes(&rep.sub),
-        HirKind::Repetition(_) => None,
-        HirKind::Capture(cap) => required_bytes(&cap.sub),
-        HirKind::Concat(parts) => parts
-            .iter()
-            .filter_map(required_bytes)
-            .min_by_key(ByteSet::weight),
-        HirKind::Alternation(branches) => branches
-            .iter()
-            .map(required_bytes)
-            .reduce(|a, b| Some(a?.union(&b?)))
-            .flatten(),
     }
 }
 
@@ -360,7 +266,7 @@ mod tests {
                 let expected = re.is_match(v);
                 matched += usize::from(expected);
                 // Answered by the required bytes alone (checked below like any answer).
-                skipped += usize::from(lazy.required.as_ref().is_some_and(|r| !r.any_in(v)));
+                skipped += usize::from(lazy.required.as_ref().is_some_and(|r| !r.met_by(v)));
                 match lazy.is_match(&mut caches, v) {
                     Some(got) => {
                         assert_eq!(got, expected, "{p} on {:?}", String::from_utf8_lossy(v))
@@ -385,35 +291,6 @@ mod tests {
             skipped > 100_000,
             "{skipped} answered by the required bytes"
         );
-    }
-
-    fn required(pattern: &str) -> Option<String> {
-        let hir =
-            syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false)).unwrap();
-        required_bytes(&hir).map(|set| {
-            (0..=255u8)
-                .filter(|&b| set.0[usize::from(b)])
-                .map(char::from)
-                .collect()
-        })
-    }
-
-    #[test]
-    fn required_bytes_are_those_every_match_holds() {
-        // The rarest byte of a literal, of the lightest part of a concatenation.
-        assert_eq!(required("union").as_deref(), Some("u"));
-        assert_eq!(required("a+;b").as_deref(), Some(";"));
-        assert_eq!(required("x{2,}[<>]").as_deref(), Some("<>"));
-        // One from each branch of an alternation.
-        assert_eq!(required("ab/|cd'|e=").as_deref(), Some("'/="));
-        assert_eq!(required("(?i)s").as_deref(), Some("Ss"));
-        // Nothing when a match can be empty or a branch needs no byte.
-        assert_eq!(required("a*"), None);
-        assert_eq!(required("^$"), None);
-        assert_eq!(required("a|b?"), None);
-        assert_eq!(required("(?:^|x)"), None);
-        // A class that matches no byte: nothing matches, so no byte is needed.
-        assert_eq!(required("a[^\\x00-\\xff]").as_deref(), Some(""));
     }
 
     #[test]

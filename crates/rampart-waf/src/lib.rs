@@ -26,6 +26,7 @@ pub mod managed;
 pub mod model;
 pub mod rate;
 pub mod request;
+mod required;
 pub mod transform;
 
 pub use compile::{compile, BlockResponse, CompiledAcl, DEFAULT_BODY_LIMIT};
