@@ -142,7 +142,7 @@ pub fn sqli_match(input: &[u8], sensitivity: Sensitivity) -> Option<SqliMatch> {
 /// outside its delimiter set; letters, digits and `_` are outside it, as are the `.` and
 /// `` ` `` it would split at. It sends a digit to its number parser, which takes the digits,
 /// one `.` and the digits after it (a hexadecimal or binary literal needs an `x` or `b`, an
-/// exponent an `e`); the upstream-delta rewrite ([`normalize`]) leaves such a number alone,
+/// exponent an `e`); the upstream-delta rewrite (`normalize`) leaves such a number alone,
 /// as it only blanks numbers with an exponent marker. So the input is exactly one token: a
 /// keyword of some type or a bareword, or a number. Its fingerprint is that one type
 /// character; libinjection's blacklist holds no one-character fingerprint, and every `HIGH`
