@@ -563,23 +563,23 @@ apis:\n",
             );
             assert!(load(&text).is_ok(), "{good}");
         }
-        let text = GOOD.replace("http://127.0.0.1:1/", "http://user:s3cr3t@127.0.0.1:1/");
-        let e = errors(&text);
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(
-            e[0].contains("apis[0].routes[0].integration.url: must not hold credentials"),
-            "{e:?}"
-        );
-        assert!(!e[0].contains("s3cr3t"), "{e:?}");
-        // Nor when the URL does not parse at all.
-        let text = GOOD.replace("http://127.0.0.1:1/", "http://user:s3cr3t@127.0.0.1:1/ x");
-        let e = errors(&text);
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(
-            e[0].contains("apis[0].routes[0].integration.url: is not a URL"),
-            "{e:?}"
-        );
-        assert!(!e[0].contains("s3cr3t"), "{e:?}");
+        // Credentials in an upstream URL are refused and not echoed, whether the URL
+        // parses or not.
+        for (url, says) in [
+            (
+                "http://user:s3cr3t@127.0.0.1:1/",
+                "must not hold credentials",
+            ),
+            ("http://user:s3cr3t@127.0.0.1:1/ x", "is not a URL"),
+        ] {
+            let e = errors(&GOOD.replace("http://127.0.0.1:1/", url));
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(
+                e[0].contains(&format!("apis[0].routes[0].integration.url: {says}")),
+                "{e:?}"
+            );
+            assert!(!e[0].contains("s3cr3t"), "{e:?}");
+        }
     }
 
     #[test]
