@@ -984,10 +984,7 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if hay.len() < needle.len() || from > hay.len() - needle.len() {
         return None;
     }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
+    memchr::memmem::find(&hay[from..], needle).map(|i| i + from)
 }
 
 /// A value after its transformations.

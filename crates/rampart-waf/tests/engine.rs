@@ -938,8 +938,9 @@ fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body("file=..\\..\\etc");
     assert_eq!(lfi(form).as_deref(), Some("crs/GenericLFI_BODY"));
-    // In JSON the backslash statement does not run (an escaped newline after an ellipsis is
-    // no traversal); JS_DECODE's statement reads JSON escapes.
+    // The backslash statement reads a JSON body's strings decoded (an escaped newline after
+    // an ellipsis is no traversal), whatever the Content-Type says, and a body that is not
+    // JSON as text, also when it is labelled JSON: the label is the client's to choose.
     let json_req = |b: &str| {
         req("POST", "/upload")
             .header("content-type", "application/json; charset=utf-8")
@@ -947,9 +948,32 @@ fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
     };
     assert_eq!(lfi(json_req(r#"{"note": "Call me ...\nThanks"}"#)), None);
     assert_eq!(
-        lfi(json_req(r#"{"file": "..\\..\\etc"}"#)).as_deref(),
-        Some("crs/GenericLFI_BODY")
+        lfi(req("POST", "/upload").body(r#"{"note": "Call me ...\nThanks"}"#)),
+        None
     );
+    for b in [
+        r#"{"file": "..\\..\\etc"}"#,
+        r#"{"file": "..\\config.yml"}"#,
+        "file=..\\..\\app\\config.yml",
+        "..\\config.yml",
+        "file=..%5c..%5capp%5cconfig.yml",
+        r#"{"file": "..%5cconfig.yml"}"#,
+    ] {
+        assert_eq!(
+            lfi(json_req(b)).as_deref(),
+            Some("crs/GenericLFI_BODY"),
+            "{b}"
+        );
+    }
+    // A JSON string's opening quote separates as `=` does in a form: one level up is
+    // caught in both.
+    for b in [r#"{"file": "../config.yml"}"#, "file=../config.yml"] {
+        assert_eq!(
+            lfi(req("POST", "/upload").body(b)).as_deref(),
+            Some("crs/GenericLFI_BODY"),
+            "{b}"
+        );
+    }
     // A Windows path in JSON (backslashes escaped) is no traversal.
     assert_eq!(
         lfi(req("POST", "/upload").body(r#"{"path": "C:\\Users\\me\\notes.txt", "up": "..."}"#)),
@@ -999,6 +1023,80 @@ fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
         let mut r = req("GET", "/search");
         r.query = format!("q={text}");
         assert_eq!(lfi(r), None, "raw query {text}");
+    }
+}
+
+/// The Linux rule set's `LFI_*` rules turn overlong UTF-8 (`%c0%af`, `%e0%80%af`: a `/` in
+/// disguise) into `%u002f` and decode it (UTF8_TO_UNICODE, then URL_DECODE_UNI), so an
+/// absolute path spelled with them is the path it stands for; valid UTF-8 text stays clear.
+#[test]
+fn linux_lfi_catches_overlong_utf8_slashes() {
+    let a = acl(
+        json!([{"Name": "linux", "Priority": 0, "OverrideAction": {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesLinuxRuleSet"}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "linux"}}]),
+    );
+    let lfi = |r: Req| {
+        let d = r
+            .header("host", "api.example.test")
+            .header("user-agent", "Mozilla/5.0")
+            .eval(&a);
+        d.matches
+            .iter()
+            .find(|m| m.rule.starts_with("linux/LFI_"))
+            .map(|m| m.rule.clone())
+    };
+    for attack in [
+        "%c0%afetc%c0%afpasswd",
+        "%e0%80%afetc%e0%80%afshadow",
+        "%f0%80%80%afproc%f0%80%80%afself%f0%80%80%afenviron",
+        "%c0%afetc/passwd",
+    ] {
+        let double = attack.replace('%', "%25");
+        for v in [attack, double.as_str()] {
+            assert_eq!(
+                lfi(req("GET", &format!("/download?file={v}"))).as_deref(),
+                Some("linux/LFI_QUERYSTRING"),
+                "query {v}"
+            );
+            assert_eq!(
+                lfi(req("GET", "/").header("x-file", v)).as_deref(),
+                Some("linux/LFI_HEADER"),
+                "header {v}"
+            );
+        }
+        assert_eq!(
+            lfi(req("POST", "/upload").body(&format!("file={attack}"))).as_deref(),
+            Some("linux/LFI_BODY"),
+            "body {attack}"
+        );
+        assert_eq!(
+            lfi(req("GET", &format!("/files{attack}"))).as_deref(),
+            Some("linux/LFI_URIPATH"),
+            "path {attack}"
+        );
+    }
+    // The raw bytes too, in a body.
+    let mut raw = req("POST", "/upload");
+    raw.body = b"file=\xc0\xafetc\xc0\xafpasswd".to_vec();
+    assert_eq!(lfi(raw).as_deref(), Some("linux/LFI_BODY"));
+    for v in [
+        "caf%C3%A9%2Fmenu",
+        "Siobh%C3%A1n%20O%27Brien",
+        "%F0%9F%98%80%F0%9F%8E%89",
+        "%E6%97%A5%E6%9C%AC%E8%AA%9E%2Fetc",
+        "docs%2Fetc%2Fnotes",
+    ] {
+        assert_eq!(
+            lfi(req("GET", &format!("/search?q={v}"))),
+            None,
+            "query {v}"
+        );
+        assert_eq!(
+            lfi(req("POST", "/notes").body(&format!("q={v}"))),
+            None,
+            "body {v}"
+        );
     }
 }
 
