@@ -855,27 +855,36 @@ fn managed_group_scope_down_and_unknown_names() {
     }
 }
 
+/// A web ACL of one built-in group, named `name`, with its own actions.
+fn managed_only(name: &str, group: &str) -> CompiledAcl {
+    acl(
+        json!([{"Name": name, "Priority": 0, "OverrideAction": {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": name}}]),
+    )
+}
+
+/// The first matching rule whose name starts with `prefix`, for `r` from a browser-like
+/// client (a `Host` and a `User-Agent`, so the header rules stay quiet).
+fn first_match(a: &CompiledAcl, r: Req, prefix: &str) -> Option<String> {
+    let d = r
+        .header("host", "api.example.test")
+        .header("user-agent", "Mozilla/5.0")
+        .eval(a);
+    d.matches
+        .iter()
+        .find(|m| m.rule.starts_with(prefix))
+        .map(|m| m.rule.clone())
+}
+
 /// The core rule set's `GenericLFI_*` rules run `URL_DECODE_UNI` first, so overlong UTF-8
 /// and `%u` spellings of `.`, `/` and `\\` reach the patterns as bytes (`%c0%af` is 0xC0 0xAF,
 /// `%u2215` its low byte 0x15): caught single and double encoded, in query arguments and
 /// bodies. Valid UTF-8 text (accents, emoji, CJK) never contains those bytes.
 #[test]
 fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
-    let a = acl(
-        json!([{"Name": "crs", "Priority": 0, "OverrideAction": {"None": {}},
-        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}},
-        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "crs"}}]),
-    );
-    let lfi = |r: Req| {
-        let d = r
-            .header("host", "api.example.test")
-            .header("user-agent", "Mozilla/5.0")
-            .eval(&a);
-        d.matches
-            .iter()
-            .find(|m| m.rule.starts_with("crs/GenericLFI_"))
-            .map(|m| m.rule.clone())
-    };
+    let a = managed_only("crs", "AWSManagedRulesCommonRuleSet");
+    let lfi = |r: Req| first_match(&a, r, "crs/GenericLFI_");
     let attacks = [
         "..%c0%af..%c0%afetc%c0%afpasswd",
         "%c0%ae%c0%ae/etc/passwd",
@@ -1031,21 +1040,8 @@ fn generic_lfi_catches_overlong_utf8_and_percent_u_traversal() {
 /// absolute path spelled with them is the path it stands for; valid UTF-8 text stays clear.
 #[test]
 fn linux_lfi_catches_overlong_utf8_slashes() {
-    let a = acl(
-        json!([{"Name": "linux", "Priority": 0, "OverrideAction": {"None": {}},
-        "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": "AWSManagedRulesLinuxRuleSet"}},
-        "VisibilityConfig": {"SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": "linux"}}]),
-    );
-    let lfi = |r: Req| {
-        let d = r
-            .header("host", "api.example.test")
-            .header("user-agent", "Mozilla/5.0")
-            .eval(&a);
-        d.matches
-            .iter()
-            .find(|m| m.rule.starts_with("linux/LFI_"))
-            .map(|m| m.rule.clone())
-    };
+    let a = managed_only("linux", "AWSManagedRulesLinuxRuleSet");
+    let lfi = |r: Req| first_match(&a, r, "linux/LFI_");
     for attack in [
         "%c0%afetc%c0%afpasswd",
         "%e0%80%afetc%e0%80%afshadow",
