@@ -977,14 +977,9 @@ fn byte_match(hay: &[u8], needle: &[u8], pos: Positional) -> bool {
     }
 }
 
+/// The first `needle` in `hay` at or after `from` (search strings are never empty).
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(from.min(hay.len()));
-    }
-    if hay.len() < needle.len() || from > hay.len() - needle.len() {
-        return None;
-    }
-    memchr::memmem::find(&hay[from..], needle).map(|i| i + from)
+    memchr::memmem::find(hay.get(from..)?, needle).map(|i| i + from)
 }
 
 /// A value after its transformations.
