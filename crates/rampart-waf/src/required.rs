@@ -84,10 +84,18 @@ impl Requirement {
         if self.weight() >= MAX_WEIGHT {
             return None;
         }
+        // A pair is met when it is one of the pairs or its second byte is one of the bytes:
+        // one bit test per byte after the first.
         let pairs = (!self.pairs.is_empty()).then(|| {
             let mut bits = Box::new([0u64; 1024]);
             for &p in &self.pairs {
                 bits[usize::from(p >> 6)] |= 1 << (p & 63);
+            }
+            for (second, _) in self.bytes.iter().enumerate().filter(|(_, &b)| b) {
+                for first in 0..256 {
+                    let p = first << 8 | second;
+                    bits[p >> 6] |= 1 << (p & 63);
+                }
             }
             bits
         });
@@ -98,7 +106,8 @@ impl Requirement {
     }
 }
 
-/// A [`Requirement`] as a byte table and a bit per pair.
+/// A [`Requirement`] as a byte table and a bit per pair (set too for every pair whose
+/// second byte is in the table).
 #[derive(Debug, Clone)]
 pub(crate) struct Required {
     bytes: [bool; 256],
@@ -111,18 +120,19 @@ impl Required {
         let Some(pairs) = &self.pairs else {
             return v.iter().any(|&b| self.bytes[usize::from(b)]);
         };
-        let mut prev: Option<u8> = None;
-        for &b in v {
-            if self.bytes[usize::from(b)] {
+        let Some((&head, rest)) = v.split_first() else {
+            return false;
+        };
+        if self.bytes[usize::from(head)] {
+            return true;
+        }
+        let mut prev = usize::from(head) << 8;
+        for &b in rest {
+            let p = prev | usize::from(b);
+            if pairs[p >> 6] >> (p & 63) & 1 == 1 {
                 return true;
             }
-            if let Some(a) = prev {
-                let p = usize::from(a) << 8 | usize::from(b);
-                if pairs[p >> 6] >> (p & 63) & 1 == 1 {
-                    return true;
-                }
-            }
-            prev = Some(b);
+            prev = usize::from(b) << 8;
         }
         false
     }
@@ -321,7 +331,9 @@ mod tests {
             .unwrap()
             .compile()
             .unwrap();
-        for v in [&b"union"[..], b"xp_", b"a;b", b"'", b"sunny"] {
+        // A required byte first, inside or last (after the first byte, a byte is met through
+        // the bits of the pairs it ends).
+        for v in [&b"union"[..], b"xp_", b"a;b", b"'", b";x", b"xy'", b"sunny"] {
             assert!(r.met_by(v), "{:?}", String::from_utf8_lossy(v));
         }
         for v in [&b"nuts"[..], b"x_p", b"", b"u", b"n u", b"customer"] {
