@@ -256,7 +256,7 @@ fn libinjection(norm: &Normalized<'_>) -> Option<Fingerprint> {
                 return Some(fp);
             }
         }
-        if norm.original.contains(&b'\'') {
+        if norm.shape.single {
             let (hit, fp, reparse) = check(QuoteContext::Single, Dialect::Ansi);
             if hit {
                 return Some(fp);
@@ -268,7 +268,7 @@ fn libinjection(norm: &Normalized<'_>) -> Option<Fingerprint> {
                 }
             }
         }
-        if norm.original.contains(&b'"') {
+        if norm.shape.double {
             let (hit, fp, _) = check(QuoteContext::Double, Dialect::Mysql);
             if hit {
                 return Some(fp);
@@ -333,17 +333,84 @@ fn port_whitelist_miss(state: &SqliState<'_>, input: &[u8]) -> bool {
 
 /// The input with the upstream deltas applied, per dialect.
 pub(crate) struct Normalized<'a> {
-    original: &'a [u8],
     /// `==` and ignored-number rewrites (the MySQL-dialect input).
     common: Cow<'a, [u8]>,
     /// `common` with `[` rewritten to `(`, if there was a `[`.
     ansi: Option<Vec<u8>>,
+    shape: Shape,
+}
+
+/// What the detector asks of its input before it runs, from one pass over it: which quote
+/// contexts apply, whether a `[` needs the ANSI rewrite, and whether an upstream delta may
+/// (an `==` token needs `==`, and an ignored number an exponent marker just after its
+/// digits or its `.`: in [`scan_number`], `e` or `E` always follows a digit or `.`). Most
+/// input has neither form, and is then used as it is without walking its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    single: bool,
+    double: bool,
+    bracket: bool,
+    rewrite: bool,
+}
+
+impl Shape {
+    fn of(input: &[u8]) -> Shape {
+        // Bits of a byte: the three bytes asked about, then the first bytes of the two
+        // rewritten pairs (`=` of `==`; a digit or `.` before an exponent marker), then
+        // their second bytes, two places up so that `(prev & FIRSTS) << 2 & this` is a pair.
+        const SINGLE: u8 = 1;
+        const DOUBLE: u8 = 2;
+        const BRACKET: u8 = 4;
+        const EQ_FIRST: u8 = 8;
+        const NUM_FIRST: u8 = 16;
+        const FIRSTS: u8 = EQ_FIRST | NUM_FIRST;
+        const EQ_SECOND: u8 = EQ_FIRST << 2;
+        const EXP_SECOND: u8 = NUM_FIRST << 2;
+        const TABLE: [u8; 256] = {
+            let mut t = [0u8; 256];
+            t[b'\'' as usize] = SINGLE;
+            t[b'"' as usize] = DOUBLE;
+            t[b'[' as usize] = BRACKET;
+            t[b'=' as usize] = EQ_FIRST | EQ_SECOND;
+            t[b'.' as usize] = NUM_FIRST;
+            let mut d = b'0';
+            while d <= b'9' {
+                t[d as usize] = NUM_FIRST;
+                d += 1;
+            }
+            t[b'e' as usize] = EXP_SECOND;
+            t[b'E' as usize] = EXP_SECOND;
+            t
+        };
+        let (mut any, mut pairs, mut prev) = (0u8, 0u8, 0u8);
+        for &b in input {
+            let t = TABLE[usize::from(b)];
+            any |= t;
+            pairs |= (prev & FIRSTS) << 2 & t;
+            prev = t;
+        }
+        Shape {
+            single: any & SINGLE != 0,
+            double: any & DOUBLE != 0,
+            bracket: any & BRACKET != 0,
+            rewrite: pairs != 0,
+        }
+    }
 }
 
 impl<'a> Normalized<'a> {
     pub(crate) fn new(original: &'a [u8]) -> Normalized<'a> {
-        let common = normalize(original);
-        let ansi = common.contains(&b'[').then(|| {
+        Normalized::with_shape(original, Shape::of(original))
+    }
+
+    fn with_shape(original: &'a [u8], shape: Shape) -> Normalized<'a> {
+        let common = if shape.rewrite {
+            normalize_walk(original)
+        } else {
+            Cow::Borrowed(original)
+        };
+        // The rewrite only blanks `=` and bytes of numbers: a `[` stays where it was.
+        let ansi = shape.bracket.then(|| {
             let mut buf = common.to_vec();
             for i in 0..buf.len() {
                 // Not the delimiter of an Oracle q-string, `q'[…]'`.
@@ -355,9 +422,9 @@ impl<'a> Normalized<'a> {
             buf
         });
         Normalized {
-            original,
             common,
             ansi,
+            shape,
         }
     }
 
@@ -375,26 +442,22 @@ impl<'a> Normalized<'a> {
 }
 
 /// Applies the `==` and ignored-number deltas; borrows `input` unless a
-/// rewrite is needed.
-pub(crate) fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
+/// rewrite is needed (what [`Normalized`] holds as `common`).
+#[cfg(test)]
+fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
     if !may_need_rewrite(input) {
         return Cow::Borrowed(input);
     }
     normalize_walk(input)
 }
 
-/// False if `input` holds neither rewritten form: an `==` token needs `==`, and an ignored
-/// number an exponent marker just after its digits or its `.` (in [`scan_number`], `e` or
-/// `E` always follows a digit or `.`). Most input has neither, and is then returned as it
-/// is without walking its tokens.
+/// False if `input` holds neither rewritten form ([`Shape`]).
+#[cfg(test)]
 fn may_need_rewrite(input: &[u8]) -> bool {
-    contains(input, b"==")
-        || input
-            .windows(2)
-            .any(|w| matches!(w[1], b'e' | b'E') && (w[0].is_ascii_digit() || w[0] == b'.'))
+    Shape::of(input).rewrite
 }
 
-/// [`normalize`] without its shortcut: walks the input's operator runs and numbers.
+/// The `==` and ignored-number deltas without the [`Shape`] shortcut: walks the input's operator runs and numbers.
 fn normalize_walk(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut blank = |range: std::ops::Range<usize>| {
@@ -1082,6 +1145,18 @@ mod tests {
             if !may_need_rewrite(&s) {
                 taken += 1;
             }
+            // The one-pass shape answers what the plain searches answer.
+            let rewrite = s.windows(2).any(|w| {
+                w == b"=="
+                    || (matches!(w[1], b'e' | b'E') && (w[0].is_ascii_digit() || w[0] == b'.'))
+            });
+            let want = Shape {
+                single: s.contains(&b'\''),
+                double: s.contains(&b'"'),
+                bracket: s.contains(&b'['),
+                rewrite,
+            };
+            assert_eq!(Shape::of(&s), want, "{}", String::from_utf8_lossy(&s));
         }
         assert!(taken > 10_000, "the shortcut was taken {taken} times");
     }
