@@ -291,17 +291,20 @@ fn libinjection(norm: &Normalized<'_>) -> Option<Fingerprint> {
 /// Called after the port said "not SQLi"; returns whether C would say "SQLi".
 fn port_whitelist_miss(state: &SqliState<'_>, input: &[u8]) -> bool {
     let fp = Fingerprint::from_raw(state.fingerprint);
-    let fp = fp.as_str();
+    let fp = fp.as_bytes();
     // The rare shapes first: the blacklist lookup (which the port just made) only for them.
-    let sp_password = fp.len() > 1 && fp.ends_with('c') && contains(input, b"sp_password");
+    let sp_password = fp.len() > 1 && fp.ends_with(b"c") && contains(input, b"sp_password");
     let into = fp.len() == 3
-        && !matches!(fp, "sos" | "s&s" | "s&n" | "n&1" | "1&1" | "1&v" | "1&s")
+        && !matches!(
+            fp,
+            b"sos" | b"s&s" | b"s&n" | b"n&1" | b"1&1" | b"1&v" | b"1&s"
+        )
         && state.tokens.get(1).is_some_and(|t| {
             t.token_type == TokenType::Keyword
                 && t.len >= 5
                 && t.val[..4].eq_ignore_ascii_case(b"INTO")
         });
-    (sp_password || into) && libinjectionrs::sqli::blacklist::is_blacklisted(fp)
+    (sp_password || into) && libinjectionrs::sqli::blacklist::is_blacklisted_bytes(fp)
 }
 
 // ---------------------------------------------------------------------------

@@ -585,7 +585,7 @@ impl<'a> SqliState<'a> {
                        self.token_vec[left].token_type == TokenType::Variable) &&
                       self.token_vec[left + 1].token_type == TokenType::LeftParenthesis &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           // TSQL functions but common enough to be column names
                           self.cstrcasecmp("USER_ID", val) == 0 ||
                           self.cstrcasecmp("USER_NAME", val) == 0 ||
@@ -610,7 +610,7 @@ impl<'a> SqliState<'a> {
             // FOLD: keyword IN/NOT_IN + leftparens -> operator, else -> bareword - from apply_two_token_fold
             } else if self.token_vec[left].token_type == TokenType::Keyword &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           self.cstrcasecmp("IN", val) == 0 || self.cstrcasecmp("NOT IN", val) == 0
                       } {
                 if self.token_vec[left + 1].token_type == TokenType::LeftParenthesis {
@@ -633,7 +633,7 @@ impl<'a> SqliState<'a> {
             // NOTE: This rule falls through in C - no continue!
             } else if self.token_vec[left].token_type == TokenType::Operator &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           self.cstrcasecmp("LIKE", val) == 0 || self.cstrcasecmp("NOT LIKE", val) == 0
                       } {
                 if self.token_vec[left + 1].token_type == TokenType::LeftParenthesis {
@@ -662,8 +662,9 @@ impl<'a> SqliState<'a> {
             } else if self.token_vec[left].token_type == TokenType::Collate &&
                       self.token_vec[left + 1].token_type == TokenType::Bareword {
                 // there are too many collation types.. so if the bareword has a "_" then it's TYPE_SQLTYPE
-                let val = self.token_vec[left + 1].value_as_str();
-                if val.contains('_') {
+                // Rampart patch: on the bytes, as C's strchr (see `cstrcasecmp`).
+                let val = self.token_vec[left + 1].value_bytes();
+                if val.contains(&b'_') {
                     self.token_vec[left + 1].token_type = TokenType::SqlType;
                     left = 0;
                 }
@@ -921,7 +922,7 @@ impl<'a> SqliState<'a> {
                 // Some SQL functions like USER() have 0 args
                 // if we get User(foo), then User is not a function
                 // This should be expanded since it eliminated a lot of false positives.
-                let val = self.token_vec[left].value_as_str();
+                let val = self.token_vec[left].value_bytes();
                 if self.cstrcasecmp("USER", val) == 0 {
                     self.token_vec[left].token_type = TokenType::Bareword;
                 }
@@ -985,10 +986,11 @@ impl<'a> SqliState<'a> {
             return false;
         }
         
-        let val = token.value_as_str();
+        // Rampart patch: on the bytes (see `cstrcasecmp`).
+        let val = token.value_bytes();
         match val.len() {
-            1 => matches!(val.chars().next(), Some('+' | '-' | '!' | '~')),
-            2 => val == "!!",
+            1 => matches!(val[0], b'+' | b'-' | b'!' | b'~'),
+            2 => val == b"!!",
             3 => self.cstrcasecmp("NOT", val) == 0,
             _ => false,
         }
@@ -1004,9 +1006,10 @@ impl<'a> SqliState<'a> {
     }
     
     /// Case-insensitive string comparison that matches C's cstrcasecmp exactly
-    fn cstrcasecmp(&self, a: &str, b: &str) -> i32 {
+    // Rampart patch: token values are compared as bytes, as C does (they were checked as
+    // UTF-8 and replaced by "<binary>" when not, before every comparison).
+    fn cstrcasecmp(&self, a: &str, b_bytes: &[u8]) -> i32 {
         let a_bytes = a.as_bytes();
-        let b_bytes = b.as_bytes();
         let n = a_bytes.len();
         
         if n != b_bytes.len() {
