@@ -164,6 +164,9 @@ pub(crate) enum CStatement {
     Match {
         field: CField,
         transforms: Vec<TransformType>,
+        /// The trigger classes of the transformations together (`transform::triggers`): a
+        /// value with none of them leaves the chain unchanged.
+        triggers: u32,
         test: Test,
     },
     Ip {
@@ -982,9 +985,12 @@ impl Ctx<'_> {
     }
 
     fn statement(&mut self, st: &Statement, p: &str, top: bool) -> Option<CStatement> {
-        let m = |field, transforms, test| {
+        let m = |field, transforms: Vec<TransformType>, test| {
             Some(CStatement::Match {
                 field,
+                triggers: transforms
+                    .iter()
+                    .fold(0, |m, t| m | crate::transform::triggers(*t)),
                 transforms,
                 test,
             })
@@ -1512,6 +1518,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
             field,
             transforms,
             test: Test::Regex(re, _),
+            ..
         } = s
         {
             let key = ascii_regex(re.as_str())

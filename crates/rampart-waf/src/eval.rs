@@ -286,8 +286,9 @@ impl<'p> Eval<'p, '_, '_> {
             CStatement::Match {
                 field,
                 transforms,
+                triggers,
                 test,
-            } => self.field_match(field, transforms, test),
+            } => self.field_match(field, transforms, *triggers, test),
             CStatement::Ip { set, forwarded } => match forwarded {
                 None => set.contains(self.p.req.client_ip),
                 Some((header, fallback, position)) => {
@@ -521,8 +522,9 @@ impl<'p> Eval<'p, '_, '_> {
 
     /// `raw` after the transformations `ts`, computed once per request and chain; `None` when
     /// they change nothing.
-    fn transformed(&mut self, ts: &[TransformType], raw: &'p [u8]) -> Transformed {
-        if ts.iter().all(|t| *t == TransformType::None) {
+    fn transformed(&mut self, ts: &[TransformType], triggers: u32, raw: &'p [u8]) -> Transformed {
+        // Only `NONE` has no trigger.
+        if triggers == 0 {
             return Transformed::Same;
         }
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
@@ -532,6 +534,10 @@ impl<'p> Eval<'p, '_, '_> {
                 .classes
                 .entry((raw.as_ptr() as usize, raw.len()))
                 .or_insert_with(|| transform::classes(raw));
+            // None of the chain's transformations would change the value (most values).
+            if present & triggers == 0 {
+                return Transformed::Same;
+            }
             return match transform::apply_all_with(ts, raw, present) {
                 Cow::Borrowed(_) => Transformed::Same,
                 Cow::Owned(v) => Transformed::Owned(v),
@@ -555,7 +561,14 @@ impl<'p> Eval<'p, '_, '_> {
 
     /// Runs `test` on every value the field yields (after the transformations); true at the
     /// first value that matches.
-    fn field_match(&mut self, field: &'p CField, ts: &[TransformType], test: &Test) -> bool {
+    /// `triggers`: the chain's trigger classes ([`CStatement::Match`]).
+    fn field_match(
+        &mut self,
+        field: &'p CField,
+        ts: &[TransformType],
+        triggers: u32,
+        test: &Test,
+    ) -> bool {
         let p = self.p;
         let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| -> bool {
             // A regex group that already ran on this value answers a miss without even
@@ -570,7 +583,7 @@ impl<'p> Eval<'p, '_, '_> {
                     return false;
                 }
             }
-            let t = this.transformed(ts, raw);
+            let t = this.transformed(ts, triggers, raw);
             let v: &[u8] = match &t {
                 Transformed::Same => raw,
                 Transformed::Owned(v) => v,
