@@ -523,7 +523,8 @@ impl<'p> Eval<'p, '_, '_> {
     /// `raw` after the transformations `ts`, computed once per request and chain; `None` when
     /// they change nothing.
     fn transformed(&mut self, ts: &[TransformType], triggers: u32, raw: &'p [u8]) -> Transformed {
-        // Only `NONE` has no trigger.
+        // No trigger class at all (a chain of `NONE`): nothing in it can change a value
+        // (`tests/transform.rs` holds every transformation to its triggers).
         if triggers == 0 {
             return Transformed::Same;
         }
