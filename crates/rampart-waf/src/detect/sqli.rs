@@ -403,10 +403,7 @@ impl Shape {
 
 impl<'a> Normalized<'a> {
     pub(crate) fn new(original: &'a [u8]) -> Normalized<'a> {
-        Normalized::with_shape(original, Shape::of(original))
-    }
-
-    fn with_shape(original: &'a [u8], shape: Shape) -> Normalized<'a> {
+        let shape = Shape::of(original);
         let common = if shape.rewrite {
             normalize_walk(original)
         } else {
