@@ -217,7 +217,7 @@ pub fn sqli_context_fingerprint(
         let mut state = SqliState::new(buf, flags(quote, dialect));
         let count = state.fold_tokens();
         let mut raw = [0u8; 8];
-        for (slot, token) in raw.iter_mut().zip(state.tokens.iter().take(count)) {
+        for (slot, token) in raw.iter_mut().zip(state.tokens().iter().take(count)) {
             *slot = token.token_type.to_char() as u8;
         }
         // libinjection collapses any fingerprint containing an evil token.
@@ -237,10 +237,12 @@ pub fn sqli_context_fingerprint(
 /// treated as a detection with fingerprint `X`, i.e. the WAF fails closed on
 /// inputs its parser cannot handle.
 fn libinjection(norm: &Normalized<'_>) -> Option<Fingerprint> {
+    // One state serves every context (it is reset for each, as C does).
+    let mut state = SqliState::new(norm.ansi(), flags(QuoteContext::None, Dialect::Ansi));
     // One context: (is SQLi, fingerprint, whether to re-parse as MySQL).
-    let check = |quote: QuoteContext, dialect: Dialect| {
+    let mut check = |quote: QuoteContext, dialect: Dialect| {
         let buf = norm.for_dialect(dialect);
-        let mut state = SqliState::new(buf, flags(quote, dialect));
+        state.reset_for(buf, flags(quote, dialect));
         let hit = state.is_sqli() || port_whitelist_miss(&state, buf);
         let reparse = state.stats_comment_ddx != 0 || state.stats_comment_hash != 0;
         (hit, Fingerprint::from_raw(state.fingerprint), reparse)
@@ -299,7 +301,7 @@ fn port_whitelist_miss(state: &SqliState<'_>, input: &[u8]) -> bool {
             fp,
             b"sos" | b"s&s" | b"s&n" | b"n&1" | b"1&1" | b"1&v" | b"1&s"
         )
-        && state.tokens.get(1).is_some_and(|t| {
+        && state.tokens().get(1).is_some_and(|t| {
             t.token_type == TokenType::Keyword
                 && t.len >= 5
                 && t.val[..4].eq_ignore_ascii_case(b"INTO")

@@ -1,7 +1,5 @@
 use core::ops::{Deref, BitOr, BitOrAssign};
 
-#[cfg(feature = "smallvec")]
-use smallvec::SmallVec;
 
 pub const LIBINJECTION_SQLI_MAX_TOKENS: usize = 5;
 
@@ -119,14 +117,12 @@ pub struct SqliState<'a> {
     // Flags for SQL mode (ANSI, MySQL, etc.)
     flags: SqliFlags,
     
-    // Token storage - we store up to MAX_TOKENS + 3 during processing
-    #[cfg(feature = "smallvec")]
-    pub tokens: SmallVec<[Token; 8]>,
-    #[cfg(not(feature = "smallvec"))]
-    pub tokens: Vec<Token>,
     // Rampart patch: a fixed array (folding only ever indexes its MAX_TOKENS + 3 slots), so
     // each access does not first ask whether a vector spilled to the heap.
     token_vec: [Token; LIBINJECTION_SQLI_MAX_TOKENS + 3],
+    // Rampart patch: the folded tokens are the first `ntokens` of `token_vec` (see
+    // `tokens()`), as in C, where upstream copied them into a second vector.
+    ntokens: usize,
     
     // Current position in input
     pos: usize,
@@ -162,11 +158,8 @@ impl<'a> SqliState<'a> {
         SqliState {
             input,
             flags: adjusted_flags,
-            #[cfg(feature = "smallvec")]
-            tokens: SmallVec::new(),
-            #[cfg(not(feature = "smallvec"))]
-            tokens: Vec::with_capacity(LIBINJECTION_SQLI_MAX_TOKENS + 3),
             token_vec: core::array::from_fn(|_| Token::new()),
+            ntokens: 0,
             pos: 0,
             current_token: None,
             fingerprint: [0; 8],
@@ -180,6 +173,20 @@ impl<'a> SqliState<'a> {
         }
     }
     
+    /// Makes the state ready for another pass over `input` with `flags` (another quote
+    /// context or dialect), as C's `libinjection_sqli_reset` does, without building a new
+    /// state. Rampart patch.
+    pub fn reset_for(&mut self, input: &'a [u8], flags: SqliFlags) {
+        self.input = input;
+        self.reset(flags);
+    }
+
+    /// The folded tokens (after `fold_tokens` or a fingerprint). Rampart patch: a view of
+    /// the folding array, which upstream copied into a `tokens` vector.
+    pub fn tokens(&self) -> &[Token] {
+        &self.token_vec[..self.ntokens]
+    }
+
     /// Convenience constructor for string input
     pub fn from_string(input: &'a str, flags: SqliFlags) -> Self {
         Self::new(input.as_bytes(), flags)
@@ -306,7 +313,7 @@ impl<'a> SqliState<'a> {
         
         self.flags = adjusted_flags;
         self.pos = 0;
-        self.tokens.clear();
+        self.ntokens = 0;
         self.current_token = None;
         self.fingerprint = [0; 8];
         self.reason = 0;
@@ -715,11 +722,7 @@ impl<'a> SqliState<'a> {
                 // Highly likely this will need revisiting!
                 if self.token_vec[left + 1].len == 0 {
                     self.token_vec[left + 1].token_type = TokenType::Evil;
-                    // Copy tokens before early return
-                    self.tokens.clear();
-                    for i in 0..(left + 2) {
-                        self.tokens.push(self.token_vec[i].clone());
-                    }
+                    self.ntokens = left + 2;
                     return left + 2;
                 }
                 // weird ODBC / MYSQL {foo expr} --> expr
@@ -957,14 +960,10 @@ impl<'a> SqliState<'a> {
             }
         }
         
-        // Copy final tokens to the tokens vector for fingerprinting
-        // Use left instead of pos to match C implementation exactly
-        self.tokens.clear();
-        for i in 0..left.min(LIBINJECTION_SQLI_MAX_TOKENS) {
-            if self.token_vec[i].token_type != TokenType::None {
-                self.tokens.push(self.token_vec[i].clone());
-            }
-        }
+        // The folded tokens are the first `left` (Rampart patch: no copy; every one of them
+        // is a token, `None` never survives folding, which the port's tests check).
+        self.ntokens = left.min(LIBINJECTION_SQLI_MAX_TOKENS);
+        debug_assert!(self.tokens().iter().all(|t| t.token_type != TokenType::None));
         
         // Copy tokenizer statistics
         self.stats_comment_c = tokenizer.stats_comment_c;
@@ -974,7 +973,8 @@ impl<'a> SqliState<'a> {
         
         // Add last comment back to token array if there's space (matches C lines 1873-1877)
         if left < LIBINJECTION_SQLI_MAX_TOKENS && last_comment.token_type == TokenType::Comment {
-            self.tokens.push(last_comment);
+            self.token_vec[left] = last_comment;
+            self.ntokens = left + 1;
             left += 1; // C line 1876: left += 1;
         }
         
@@ -1035,11 +1035,11 @@ impl<'a> SqliState<'a> {
         let mut fp_idx = 0;
         
         for i in 0..token_count {
-            if fp_idx >= 8 || i >= self.tokens.len() {
+            if fp_idx >= 8 || i >= self.ntokens {
                 break;
             }
             
-            let token = &self.tokens[i];
+            let token = &self.token_vec[i];
             let ch = match token.token_type {
                 TokenType::Keyword => b'k',
                 TokenType::Union => b'U',
@@ -1092,11 +1092,11 @@ impl<'a> SqliState<'a> {
             
             // Reset the token vector to contain just the Evil token
             // to match C's behavior of clearing tokenvec and setting first token to Evil
-            if !self.tokens.is_empty() {
-                self.tokens.clear();
+            if self.ntokens > 0 {
+                self.ntokens = 1;
                 let mut val = [0u8; 32];
                 val[0] = b'X';
-                self.tokens.push(Token {
+                self.token_vec[0] = Token {
                     token_type: TokenType::Evil,
                     pos: 0,
                     len: 1,
@@ -1104,7 +1104,7 @@ impl<'a> SqliState<'a> {
                     str_open: 0,
                     str_close: 0,
                     count: 0,
-                });
+                };
             }
         }
     }
@@ -1153,7 +1153,7 @@ impl<'a> SqliState<'a> {
             .trim_end_matches('\0');
             
             
-        if self.tokens.len() < 2 {
+        if self.ntokens < 2 {
             return true;
         }
         
@@ -1172,31 +1172,31 @@ impl<'a> SqliState<'a> {
         
         // If second token starts with '#' ignore - too many false positives
         // This matches C behavior at libinjection_sqli.c:2078
-        if !self.tokens[1].val.is_empty() && self.tokens[1].val[0] == b'#' {
+        if !self.token_vec[1].val.is_empty() && self.token_vec[1].val[0] == b'#' {
             return false;
         }
         
         // For fingerprint like 'nc', only comments of /* are treated as SQL
         // ending comments of "--" and "#" are not SQLi
         // Reference: libinjection_sqli.c:2084-2087
-        if self.tokens[0].token_type == TokenType::Bareword &&
-           self.tokens[1].token_type == TokenType::Comment &&
-           self.tokens[1].val[0] != b'/' {
+        if self.token_vec[0].token_type == TokenType::Bareword &&
+           self.token_vec[1].token_type == TokenType::Comment &&
+           self.token_vec[1].val[0] != b'/' {
             return false;
         }
         
         // If '1c' ends with '/*' then it's SQLi
         // Reference: libinjection_sqli.c:2059-2066
-        if self.tokens[0].token_type == TokenType::Number &&
-           self.tokens[1].token_type == TokenType::Comment &&
-           self.tokens[1].val[0] == b'/' {
+        if self.token_vec[0].token_type == TokenType::Number &&
+           self.token_vec[1].token_type == TokenType::Comment &&
+           self.token_vec[1].val[0] == b'/' {
             return true;
         }
         
         // Handle number followed by comment
         // Reference: libinjection_sqli.c:2115-2116
-        if self.tokens[0].token_type == TokenType::Number &&
-           self.tokens[1].token_type == TokenType::Comment {
+        if self.token_vec[0].token_type == TokenType::Number &&
+           self.token_vec[1].token_type == TokenType::Comment {
             
             if self.stats_tokens > 2 {
                 // We have some folding going on, highly likely SQLi
@@ -1211,8 +1211,8 @@ impl<'a> SqliState<'a> {
             // `sql_state->s[sql_state->tokenvec[0].pos + sql_state->tokenvec[0].len]`
             // This causes incorrect position calculation when the first token doesn't start at position 0.
             // We replicate this bug for exact C compatibility, though the correct logic would be:
-            // let token0_end = self.tokens[0].pos + self.tokens[0].len;
-            let token0_end = self.tokens[0].len;  // BUG: Should be pos + len, matches C bug
+            // let token0_end = self.token_vec[0].pos + self.token_vec[0].len;
+            let token0_end = self.token_vec[0].len;  // BUG: Should be pos + len, matches C bug
             
             if token0_end < self.input.len() {
                 let ch = self.input[token0_end];
@@ -1243,7 +1243,7 @@ impl<'a> SqliState<'a> {
         // Detect obvious SQLi scans - only if comment is longer than "--"
         // so only detect if input ends with '--', e.g. 1-- but not 1-- foo
         // This matches C code at libinjection_sqli.c:2151-2155
-        if self.tokens[1].len > 2 && self.tokens[1].val[0] == b'-' {
+        if self.token_vec[1].len > 2 && self.token_vec[1].val[0] == b'-' {
             return false;
         }
         
@@ -1256,15 +1256,15 @@ impl<'a> SqliState<'a> {
             .unwrap_or("")
             .trim_end_matches('\0');
             
-        if self.tokens.len() < 3 {
+        if self.ntokens < 3 {
             return true;
         }
         
         // String concatenation patterns: ...foo' + 'bar...
         if fingerprint_str == "sos" || fingerprint_str == "s&s" {
-            if self.tokens[0].str_open == CHAR_NULL &&
-               self.tokens[2].str_close == CHAR_NULL &&
-               self.tokens[0].str_close == self.tokens[2].str_open {
+            if self.token_vec[0].str_open == CHAR_NULL &&
+               self.token_vec[2].str_close == CHAR_NULL &&
+               self.token_vec[0].str_close == self.token_vec[2].str_open {
                 // Pattern like ....foo" + "bar....
                 // This matches C behavior at libinjection_sqli.c:2169-2177
                 return true;
@@ -1293,10 +1293,10 @@ impl<'a> SqliState<'a> {
         }
         
         // Check if middle token is a keyword (matching C behavior at libinjection_sqli.c:2201-2209)
-        if self.tokens.len() >= 2 && self.tokens[1].token_type == TokenType::Keyword {
+        if self.ntokens >= 2 && self.token_vec[1].token_type == TokenType::Keyword {
             // If it's not "INTO OUTFILE" or "INTO DUMPFILE" (MySQL), then treat as safe
-            if self.tokens[1].len < 5 || 
-               !self.tokens[1].val.starts_with(b"INTO") {
+            if self.token_vec[1].len < 5 || 
+               !self.token_vec[1].val.starts_with(b"INTO") {
                 return false;
             }
         }

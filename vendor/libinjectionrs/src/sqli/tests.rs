@@ -136,8 +136,8 @@ mod tests {
         let fingerprint = state.get_fingerprint();
         println!("Rust fingerprint: {}", fingerprint);
         
-        println!("Final tokens ({} total):", state.tokens.len());
-        for (i, token) in state.tokens.iter().enumerate() {
+        println!("Final tokens ({} total):", state.tokens().len());
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Token {}: type={:?}, val={:?}", i, token.token_type, token.value_as_str());
         }
         
@@ -173,8 +173,8 @@ mod tests {
         let fingerprint = state.get_fingerprint();
         
         println!("Rust fingerprint: {}", fingerprint);
-        println!("Final tokens ({} total):", state.tokens.len());
-        for (i, token) in state.tokens.iter().enumerate() {
+        println!("Final tokens ({} total):", state.tokens().len());
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Folded Token {}: type={:?}, val={:?} (pos: {}, len: {})", 
                      i, token.token_type, format_token_for_c_compatibility(token), token.pos, token.len);
         }
@@ -313,10 +313,10 @@ mod tests {
                    "Input '0{{`' should be detected as SQL injection like C implementation");
         
         // Verify that the token vector was also reset to contain just the Evil token
-        assert_eq!(state.tokens.len(), 1, "Should have exactly 1 token after Evil reset");
-        assert_eq!(state.tokens[0].token_type, TokenType::Evil, 
+        assert_eq!(state.tokens().len(), 1, "Should have exactly 1 token after Evil reset");
+        assert_eq!(state.tokens()[0].token_type, TokenType::Evil, 
                    "Single remaining token should be Evil type");
-        assert_eq!(state.tokens[0].value_as_str(), "X", 
+        assert_eq!(state.tokens()[0].value_as_str(), "X", 
                    "Evil token value should be 'X'");
     }
     
@@ -367,8 +367,8 @@ mod tests {
         assert_eq!(final_fingerprint.as_str(), "X", 
                    "Final fingerprint should be 'X' to match C implementation");
         
-        println!("Final tokens ({} total):", state.tokens.len());
-        for (i, token) in state.tokens.iter().enumerate() {
+        println!("Final tokens ({} total):", state.tokens().len());
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Token {}: type={:?}, val={:?}", i, token.token_type, token.value_as_str());
         }
     }
@@ -389,9 +389,9 @@ mod tests {
         println!("Hex: {:?}", input);
         println!("Is SQL injection: {}", is_sqli);
         println!("Fingerprint: '{}'", fingerprint);
-        println!("Token count: {}", state.tokens.len());
+        println!("Token count: {}", state.tokens().len());
         
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("Token {}: {:?} '{}'", i, token.token_type, token.value_as_str());
         }
         
@@ -442,7 +442,7 @@ mod tests {
         println!("  Fingerprint: '{}'", fingerprint.as_str());
         println!("  stats_comment_ddx: {}", state.stats_comment_ddx);
         println!("  stats_comment_ddw: {}", state.stats_comment_ddw);
-        println!("  Token count: {}", state.tokens.len());
+        println!("  Token count: {}", state.tokens().len());
         
         // In ANSI mode with "--" not followed by whitespace, should set stats_comment_ddx
         assert!(state.stats_comment_ddx > 0, "stats_comment_ddx should be set for '--' not followed by whitespace");
@@ -454,14 +454,14 @@ mod tests {
         println!("MySQL mode:");
         println!("  Fingerprint: '{}'", fingerprint.as_str());
         println!("  stats_comment_ddx: {}", state.stats_comment_ddx);
-        println!("  Token count: {}", state.tokens.len());
+        println!("  Token count: {}", state.tokens().len());
         
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Token {}: {:?} '{}'", i, token.token_type, token.value_as_str());
         }
         
         // In MySQL mode, should produce multiple tokens (not just a comment)
-        assert!(state.tokens.len() > 1, "MySQL mode should produce multiple tokens from '--1-@a#*\\x03'");
+        assert!(state.tokens().len() > 1, "MySQL mode should produce multiple tokens from '--1-@a#*\\x03'");
         
         // Test the full detect() method with reparse
         let mut state = SqliState::new(input, SqliFlags::FLAG_NONE);
@@ -490,17 +490,17 @@ mod tests {
         println!("PHP backquote comment test:");
         println!("  Input: '{}'", core::str::from_utf8(input).unwrap());
         println!("  Fingerprint: '{}'", fingerprint.as_str());
-        println!("  Token count: {}", state.tokens.len());
+        println!("  Token count: {}", state.tokens().len());
         
         // Examine tokens
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Token {}: type={:?}, val='{}', str_open=0x{:02x}, len={}, str_close=0x{:02x}",
                      i, token.token_type, token.value_as_str(), 
                      token.str_open, token.len, token.str_close);
         }
         
         // The last token should be a comment (PHP backquote comment conversion)
-        if let Some(last_token) = state.tokens.last() {
+        if let Some(last_token) = state.tokens().last() {
             assert_eq!(last_token.token_type, TokenType::Comment,
                       "Last token should be converted to Comment for PHP backquote");
         }
@@ -623,16 +623,16 @@ mod tests {
         assert_eq!(is_sqli, false, "Should return false due to C bug compatibility");
         
         // Verify the token structure matches expectations
-        assert_eq!(state.tokens.len(), 2, "Should have exactly 2 tokens");
-        assert_eq!(state.tokens[0].token_type, TokenType::Number, "First token should be Number");
-        assert_eq!(state.tokens[0].value_as_str(), "8", "First token value should be '8'");
-        assert_eq!(state.tokens[0].pos, 1, "First token should start at position 1 (after \\x1b)");
-        assert_eq!(state.tokens[0].len, 1, "First token should have length 1");
+        assert_eq!(state.tokens().len(), 2, "Should have exactly 2 tokens");
+        assert_eq!(state.tokens()[0].token_type, TokenType::Number, "First token should be Number");
+        assert_eq!(state.tokens()[0].value_as_str(), "8", "First token value should be '8'");
+        assert_eq!(state.tokens()[0].pos, 1, "First token should start at position 1 (after \\x1b)");
+        assert_eq!(state.tokens()[0].len, 1, "First token should have length 1");
         
-        assert_eq!(state.tokens[1].token_type, TokenType::Comment, "Second token should be Comment");
-        assert_eq!(state.tokens[1].value_as_str(), "--", "Second token value should be '--'");
-        assert_eq!(state.tokens[1].pos, 2, "Second token should start at position 2");
-        assert_eq!(state.tokens[1].len, 2, "Second token should have length 2");
+        assert_eq!(state.tokens()[1].token_type, TokenType::Comment, "Second token should be Comment");
+        assert_eq!(state.tokens()[1].value_as_str(), "--", "Second token value should be '--'");
+        assert_eq!(state.tokens()[1].pos, 2, "Second token should start at position 2");
+        assert_eq!(state.tokens()[1].len, 2, "Second token should have length 2");
         
         println!("✅ C bug compatibility verified - input correctly returns false despite being SQLi");
     }
@@ -665,9 +665,9 @@ mod tests {
         assert_eq!(fingerprint.as_str(), "X", "Fingerprint should be 'X' when Evil tokens are present");
         
         // Verify we have exactly one Evil token after fingerprint processing
-        assert_eq!(state.tokens.len(), 1, "Should have exactly 1 token after Evil fingerprint processing");
-        assert_eq!(state.tokens[0].token_type, TokenType::Evil, "Single token should be Evil type");
-        assert_eq!(state.tokens[0].value_as_str(), "X", "Evil token value should be 'X'");
+        assert_eq!(state.tokens().len(), 1, "Should have exactly 1 token after Evil fingerprint processing");
+        assert_eq!(state.tokens()[0].token_type, TokenType::Evil, "Single token should be Evil type");
+        assert_eq!(state.tokens()[0].value_as_str(), "X", "Evil token value should be 'X'");
         
         println!("✅ Fuzz differential fixed - Evil tokens now contribute to SQL injection detection");
     }
@@ -737,7 +737,7 @@ mod tests {
         let token_count = state.fold_tokens();
         println!("Folded token count: {}", token_count);
         println!("Tokens after folding:");
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Folded Token {}: type={:?}, val='{}', pos={}, len={}", 
                      i, token.token_type, token.value_as_str(), token.pos, token.len);
         }
@@ -745,7 +745,7 @@ mod tests {
         // Get fingerprint directly and check if it matches C
         let fingerprint_rust = state.get_fingerprint();
         println!("After get_fingerprint(), tokens changed to:");
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Final Token {}: type={:?}, val='{}', pos={}, len={}", 
                      i, token.token_type, token.value_as_str(), token.pos, token.len);
         }
@@ -766,9 +766,9 @@ mod tests {
         println!("  Rust fingerprint: '{}'", fingerprint_rust.as_str());
         println!("  Rust detection: {}", is_sqli_rust);
         println!("  Expected (C) detection: true");
-        println!("  Token count after processing: {}", state.tokens.len());
+        println!("  Token count after processing: {}", state.tokens().len());
         
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Final Token {}: type={:?}, val='{}', pos={}, len={}", 
                      i, token.token_type, token.value_as_str(), token.pos, token.len);
         }
@@ -819,20 +819,20 @@ mod tests {
         // Debug whitelist logic step by step
         println!("Whitelist debug:");
         println!("  fingerprint length: {}", fingerprint1.as_str().len());
-        println!("  tokens.len(): {}", state1.tokens.len());
+        println!("  tokens.len(): {}", state1.tokens().len());
         println!("  stats_tokens: {}", state1.stats_tokens);
-        if state1.tokens.len() >= 2 {
+        if state1.tokens().len() >= 2 {
             println!("  token[0]: {:?} '{}' pos={} len={}", 
-                     state1.tokens[0].token_type, state1.tokens[0].value_as_str(),
-                     state1.tokens[0].pos, state1.tokens[0].len);
+                     state1.tokens()[0].token_type, state1.tokens()[0].value_as_str(),
+                     state1.tokens()[0].pos, state1.tokens()[0].len);
             println!("  token[1]: {:?} '{}' pos={} len={}", 
-                     state1.tokens[1].token_type, state1.tokens[1].value_as_str(),
-                     state1.tokens[1].pos, state1.tokens[1].len);
+                     state1.tokens()[1].token_type, state1.tokens()[1].value_as_str(),
+                     state1.tokens()[1].pos, state1.tokens()[1].len);
         }
         
         // Check tokens after first pass
         println!("Tokens after first pass:");
-        for (i, token) in state1.tokens.iter().enumerate() {
+        for (i, token) in state1.tokens().iter().enumerate() {
             println!("  Token {}: {:?} '{}' (pos: {}, len: {})", 
                      i, token.token_type, token.value_as_str(), token.pos, token.len);
         }
@@ -850,7 +850,7 @@ mod tests {
             
             // Check tokens after MySQL pass
             println!("Tokens after MySQL pass:");
-            for (i, token) in state2.tokens.iter().enumerate() {
+            for (i, token) in state2.tokens().iter().enumerate() {
                 println!("  Token {}: {:?} '{}' (pos: {}, len: {})", 
                          i, token.token_type, token.value_as_str(), token.pos, token.len);
             }
@@ -937,7 +937,7 @@ mod tests {
         println!("\n=== After Folding ===");
         let _folded_count = state.fold_tokens();
         println!("Tokens after folding:");
-        for (i, token) in state.tokens.iter().enumerate() {
+        for (i, token) in state.tokens().iter().enumerate() {
             println!("  Folded Token {}: type={:?}, val='{}', pos={}, len={}",
                      i, token.token_type, token.value_as_str(), token.pos, token.len);
         }

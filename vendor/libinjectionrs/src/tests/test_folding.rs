@@ -82,7 +82,7 @@ fn test_folding_from_c_testdata() {
                     println!("    {}", line);
                 }
                 println!("  Actual tokens ({}): ", token_count);
-                for (i, token) in state.tokens.iter().enumerate() {
+                for (i, token) in state.tokens().iter().enumerate() {
                     if i >= token_count {
                         break;
                     }
@@ -176,11 +176,11 @@ fn run_folding_test(input: &str, expected: &str) -> bool {
     }
     
     for (i, expected_line) in expected_lines.iter().enumerate() {
-        if i >= state.tokens.len() {
+        if i >= state.tokens().len() {
             return false;
         }
         
-        let token = &state.tokens[i];
+        let token = &state.tokens()[i];
         let parts: Vec<&str> = expected_line.split_whitespace().collect();
         
         if parts.len() < 2 {
