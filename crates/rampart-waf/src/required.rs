@@ -99,12 +99,39 @@ impl Requirement {
             }
             bits
         });
+        // The bytes a hit starts at: the required bytes and the pairs' first bytes. When
+        // there are at most three, `memchr` finds them far faster than the table walks.
+        let mut starts: Vec<u8> = (0..=255u8)
+            .filter(|&b| self.bytes[usize::from(b)])
+            .chain(self.pairs.iter().map(|&p| (p >> 8) as u8))
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let anchors = match starts[..] {
+            [a] => Some(Anchors::One(a)),
+            [a, b] => Some(Anchors::Two(a, b)),
+            [a, b, c] => Some(Anchors::Three(a, b, c)),
+            _ => None,
+        };
         Some(Required {
             bytes: self.bytes,
             pairs,
+            anchors,
         })
     }
 }
+
+/// The bytes every hit of a requirement starts at, when they are few.
+#[derive(Debug, Clone, Copy)]
+enum Anchors {
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+}
+
+/// Below this length a value is walked byte by byte even when the requirement has
+/// [`Anchors`]: `memchr`'s setup costs more than the walk.
+const ANCHORED_MIN: usize = 32;
 
 /// A [`Requirement`] as a byte table and a bit per pair (set too for every pair whose
 /// second byte is in the table).
@@ -112,11 +139,40 @@ impl Requirement {
 pub(crate) struct Required {
     bytes: [bool; 256],
     pairs: Option<Box<[u64; 1024]>>,
+    anchors: Option<Anchors>,
 }
 
 impl Required {
     /// Whether `v` holds a required byte or pair: false means no match is possible.
     pub(crate) fn met_by(&self, v: &[u8]) -> bool {
+        match self.anchors {
+            Some(anchors) if v.len() >= ANCHORED_MIN => self.met_at_anchors(v, anchors),
+            _ => self.met_by_walk(v),
+        }
+    }
+
+    /// [`met_by`](Self::met_by) from the positions of the anchor bytes only: a required byte
+    /// is an anchor, and so is the first byte of every required pair.
+    fn met_at_anchors(&self, v: &[u8], anchors: Anchors) -> bool {
+        let hit = |i: usize| {
+            let b = v[i];
+            self.bytes[usize::from(b)]
+                || self.pairs.as_ref().is_some_and(|pairs| {
+                    v.get(i + 1).is_some_and(|&next| {
+                        let p = usize::from(b) << 8 | usize::from(next);
+                        pairs[p >> 6] >> (p & 63) & 1 == 1
+                    })
+                })
+        };
+        match anchors {
+            Anchors::One(a) => memchr::memchr_iter(a, v).any(hit),
+            Anchors::Two(a, b) => memchr::memchr2_iter(a, b, v).any(hit),
+            Anchors::Three(a, b, c) => memchr::memchr3_iter(a, b, c, v).any(hit),
+        }
+    }
+
+    /// [`met_by`](Self::met_by) by a walk over every byte.
+    fn met_by_walk(&self, v: &[u8]) -> bool {
         let Some(pairs) = &self.pairs else {
             return v.iter().any(|&b| self.bytes[usize::from(b)]);
         };
@@ -339,5 +395,66 @@ mod tests {
         for v in [&b"nuts"[..], b"x_p", b"", b"u", b"n u", b"customer"] {
             assert!(!r.met_by(v), "{:?}", String::from_utf8_lossy(v));
         }
+    }
+
+    /// The search from anchor bytes answers as the walk over every byte, on requirements
+    /// with one, two and three anchors (bytes, pairs, both) and long generated values that
+    /// hold anchors, pairs' halves and required bytes in every position.
+    #[test]
+    fn anchored_search_agrees_with_the_walk() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut below = |n: u64| {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            seed.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        };
+        let mut anchored = 0;
+        for pattern in [
+            "\\r",
+            "[\\r\\n]\\s*x",
+            "union|unhex",
+            "xp_cmd|_s",
+            "(?:ab|ac)|;",
+            "(?i)ab",
+            "\\.\\./|%2e",
+        ] {
+            let r = requirement(&hir(pattern)).unwrap().compile().unwrap();
+            let Some(anchors) = r.anchors else { continue };
+            anchored += 1;
+            let alphabet = b"\r\nxabcunp_s;.%2e/ AB";
+            let (mut met, mut unmet) = (0, 0);
+            for _ in 0..20_000 {
+                let len = ANCHORED_MIN + below(200) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        // Mostly bytes that are no anchor, so that both answers occur.
+                        if below(3) == 0 {
+                            alphabet[below(alphabet.len() as u64) as usize]
+                        } else {
+                            b"klmqrtvwyz"[below(10) as usize]
+                        }
+                    })
+                    .collect();
+                let want = r.met_by_walk(&v);
+                assert_eq!(
+                    r.met_at_anchors(&v, anchors),
+                    want,
+                    "{pattern} on {}",
+                    v.escape_ascii()
+                );
+                assert_eq!(r.met_by(&v), want);
+                if want {
+                    met += 1;
+                } else {
+                    unmet += 1;
+                }
+            }
+            assert!(
+                met > 100 && unmet > 100,
+                "{pattern}: {met} met, {unmet} not"
+            );
+        }
+        assert!(anchored >= 5, "only {anchored} requirements had anchors");
     }
 }
