@@ -199,17 +199,19 @@ const CLASS: [u32; 256] = {
 pub fn classes(v: &[u8]) -> u32 {
     // One pass, without branches: each byte's entry holds its classes, and in two more
     // fields the two-byte classes it can start and end; a pair is found where the previous
-    // byte's first field meets this byte's second field.
+    // byte's first field meets this byte's second field (the previous entry is kept shifted
+    // so that its first field lies on the second; other bits that land in `pairs` are
+    // masked out at the end).
     let mut present = C_ANY;
     let mut pairs = 0u32;
     let mut prev = 0u32;
     for &b in v {
         let e = CLASS[b as usize];
         present |= e;
-        pairs |= (prev >> PAIR_FIRST) & (e >> PAIR_SECOND);
-        prev = e;
+        pairs |= prev & e;
+        prev = e >> (PAIR_FIRST - PAIR_SECOND);
     }
-    present & !(PAIR_FIELDS) | (pairs & PAIR_MASK) << PAIR_TO_CLASS
+    present & !(PAIR_FIELDS) | (pairs >> PAIR_SECOND & PAIR_MASK) << PAIR_TO_CLASS
 }
 
 /// The classes of bytes (see [`classes`]) without which `t` returns its input unchanged
