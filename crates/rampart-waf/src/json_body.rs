@@ -234,13 +234,36 @@ impl Parser<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Option<()> {
+    /// At a container's opening bracket: steps in; false when the container is empty (its
+    /// `close` follows at once).
+    fn open(&mut self, close: u8, depth: usize) -> Option<bool> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.at += 1;
         self.ws();
-        if self.eat(b']').is_some() {
+        Some(self.eat(close).is_none())
+    }
+
+    /// After a member or element: true at a `,` (another one follows), false at `close`.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                self.ws();
+                Some(true)
+            }
+            c if c == close => {
+                self.at += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        if !self.open(b']', depth)? {
             return Some(());
         }
         let parent = self.path;
@@ -249,30 +272,16 @@ impl Parser<'_> {
             self.path = parent;
             self.enter(|text| text.extend_from_slice(itoa(i, &mut [0u8; 20])));
             self.value(depth)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.at += 1;
-                    self.path = parent;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.more(b']')? {
+                self.path = parent;
+                return Some(());
             }
             i += 1;
         }
     }
 
     fn object(&mut self, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.at += 1;
-        self.ws();
-        if self.eat(b'}').is_some() {
+        if !self.open(b'}', depth)? {
             return Some(());
         }
         let parent = self.path;
@@ -288,18 +297,9 @@ impl Parser<'_> {
             self.eat(b':')?;
             self.ws();
             self.value(depth)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.at += 1;
-                    self.path = parent;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.more(b'}')? {
+                self.path = parent;
+                return Some(());
             }
         }
     }
