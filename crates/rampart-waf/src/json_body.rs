@@ -700,19 +700,7 @@ mod tests {
         }
     }
 
-    /// xorshift64*, as `tests/support/rng.rs` (which a unit test's path cannot reach).
-    mod rng {
-        pub struct Rng(pub u64);
-
-        impl Rng {
-            pub fn below(&mut self, n: u64) -> u64 {
-                self.0 ^= self.0 >> 12;
-                self.0 ^= self.0 << 25;
-                self.0 ^= self.0 >> 27;
-                self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-            }
-        }
-    }
+    use crate::test_rng as rng;
 
     /// A random JSON value, `depth` levels deep at most, in varied but valid syntax.
     fn gen_value(r: &mut rng::Rng, depth: u32, out: &mut String) {

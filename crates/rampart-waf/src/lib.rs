@@ -27,6 +27,10 @@ pub mod model;
 pub mod rate;
 pub mod request;
 mod required;
+/// The integration tests' generator (xorshift64*), for the unit tests too.
+#[cfg(test)]
+#[path = "../tests/support/rng.rs"]
+mod test_rng;
 pub mod transform;
 
 pub use compile::{compile, BlockResponse, CompiledAcl, DEFAULT_BODY_LIMIT};

@@ -402,13 +402,8 @@ mod tests {
     /// hold anchors, pairs' halves and required bytes in every position.
     #[test]
     fn anchored_search_agrees_with_the_walk() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut below = |n: u64| {
-            seed ^= seed >> 12;
-            seed ^= seed << 25;
-            seed ^= seed >> 27;
-            seed.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-        };
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let mut below = |n: u64| rng.below(n);
         let mut anchored = 0;
         for pattern in [
             "\\r",
