@@ -21,7 +21,7 @@ use std::ops::Range;
 
 /// The items of a valid JSON body.
 pub(crate) struct JsonItems {
-    /// Unescaped strings, scalars' text and path segments.
+    /// Unescaped strings and path segments (everything else is a slice of the body).
     text: Vec<u8>,
     items: Vec<Item>,
     segments: Vec<Segment>,
@@ -34,7 +34,7 @@ pub(crate) struct JsonItem<'p> {
     pub is_key: bool,
     /// A string (key or value); false for numbers, booleans and null.
     pub is_string: bool,
-    /// The key, the string's content, or the scalar's JSON text.
+    /// The key, the string's content, or the scalar's JSON text as written.
     pub value: &'p [u8],
 }
 
