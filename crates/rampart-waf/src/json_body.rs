@@ -603,14 +603,25 @@ mod tests {
             b"{'a':1}",
             b"\"\xff\"",
             b"NaN",
+            // Numbers outside the grammar.
+            b"[01]",
+            b"[1.]",
+            b"[.5]",
+            b"[-]",
+            b"[1e]",
+            b"[+1]",
+            b"[0x1]",
+            // Lone surrogates, unknown or short escapes, raw control characters, no end.
+            br#"["\ud83d"]"#,
+            br#"["\ude00"]"#,
+            br#"["\ud83d\u0041"]"#,
+            br#"["\x"]"#,
+            br#"["\u12"]"#,
+            b"[\"a\nb\"]",
+            b"[\"a\\",
         ] {
             assert!(JsonItems::parse(body).is_none(), "{}", body.escape_ascii());
         }
-        let deep = "[".repeat(200) + &"]".repeat(200);
-        assert!(
-            JsonItems::parse(deep.as_bytes()).is_none(),
-            "nesting is limited"
-        );
     }
 
     #[test]
@@ -651,17 +662,6 @@ mod tests {
                 "123456789012345678901234567890"
             ]
         );
-        for bad in [
-            &b"[01]"[..],
-            b"[1.]",
-            b"[.5]",
-            b"[-]",
-            b"[1e]",
-            b"[+1]",
-            b"[0x1]",
-        ] {
-            assert!(JsonItems::parse(bad).is_none(), "{}", bad.escape_ascii());
-        }
     }
 
     #[test]
@@ -673,17 +673,6 @@ mod tests {
                 item("/1", false, true, "\u{e9}t\u{e9}"),
             ]
         );
-        for bad in [
-            &br#"["\ud83d"]"#[..],
-            br#"["\ude00"]"#,
-            br#"["\ud83d\u0041"]"#,
-            br#"["\x"]"#,
-            br#"["\u12"]"#,
-            b"[\"a\nb\"]",
-            b"[\"a\\",
-        ] {
-            assert!(JsonItems::parse(bad).is_none(), "{}", bad.escape_ascii());
-        }
     }
 
     #[test]

@@ -443,23 +443,15 @@ impl<'a> Normalized<'a> {
     }
 }
 
-/// Applies the `==` and ignored-number deltas; borrows `input` unless a
-/// rewrite is needed (what [`Normalized`] holds as `common`).
+/// Applies the `==` and ignored-number deltas; borrows `input` unless a rewrite is needed
+/// (the MySQL-dialect input [`Normalized`] holds).
 #[cfg(test)]
 fn normalize(input: &[u8]) -> Cow<'_, [u8]> {
-    if !may_need_rewrite(input) {
-        return Cow::Borrowed(input);
-    }
-    normalize_walk(input)
+    Normalized::new(input).common
 }
 
-/// False if `input` holds neither rewritten form ([`Shape`]).
-#[cfg(test)]
-fn may_need_rewrite(input: &[u8]) -> bool {
-    Shape::of(input).rewrite
-}
-
-/// The `==` and ignored-number deltas without the [`Shape`] shortcut: walks the input's operator runs and numbers.
+/// The `==` and ignored-number deltas without the [`Shape`] shortcut: walks the input's
+/// operator runs and numbers.
 fn normalize_walk(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut blank = |range: std::ops::Range<usize>| {
@@ -1144,7 +1136,7 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&s)
             );
-            if !may_need_rewrite(&s) {
+            if !Shape::of(&s).rewrite {
                 taken += 1;
             }
             // The one-pass shape answers what the plain searches answer.
