@@ -9633,16 +9633,23 @@ pub fn lookup_word(word: &str) -> TokenType {
 }
 
 /// [`lookup_word`] on bytes; bytes outside ASCII never match a keyword.
+#[inline]
 pub fn lookup_bytes(word: &[u8]) -> TokenType {
     let index = keyword_index();
     if word.is_empty() || word.len() > index.max_len {
         return TokenType::Bareword;
     }
     // Rampart patch: most words of ordinary text are no keyword; the filter answers that
-    // for most of them without copying and hashing the word.
+    // for most of them without copying and hashing the word (inlined in the callers, the
+    // map lookup not).
     if !index.filter.may_contain(word) {
         return TokenType::Bareword;
     }
+    lookup_in_maps(index, word)
+}
+
+#[inline(never)]
+fn lookup_in_maps(index: &KeywordIndex, word: &[u8]) -> TokenType {
     let mut buf = [0u8; 32];
     let upper = &mut buf[..word.len()];
     for (d, s) in upper.iter_mut().zip(word) {

@@ -164,15 +164,11 @@ impl Token {
         self.pos = pos;
         self.len = actual_copy_len;
         
-        // Clear the value array first
-        self.val = [0; 32];
-        
-        // Copy the value
-        for i in 0..actual_copy_len {
-            self.val[i] = value[i];
-        }
-        
-        self.val[actual_copy_len] = CHAR_NULL;
+        // Rampart patch: one copy of the value's bytes (upstream copied byte by byte); the
+        // rest of the array is zero, as after C's `st_clear`.
+        let mut val = [0u8; 32];
+        val[..actual_copy_len].copy_from_slice(&value[..actual_copy_len]);
+        self.val = val;
         // Note: str_open, str_close, and count are NOT reset to preserve variable info like C st_assign()
     }
     
@@ -316,12 +312,15 @@ impl<'a> SqliTokenizer<'a> {
         
         cur.clear();
         
-        // Handle quote context at start of string - matches C behavior
-        let quote_context = self.flags.quote_context();
-        if self.pos == 0 && quote_context != b'\0' {
-            // FIXED: Parse only first token as string like C does with parse_string_core
-            self.parse_first_token_with_quote_context(cur, quote_context);
-            return true;
+        // Handle quote context at start of string - matches C behavior (Rampart patch: the
+        // flags are only asked at the start, not for every token)
+        if self.pos == 0 {
+            let quote_context = self.flags.quote_context();
+            if quote_context != b'\0' {
+                // FIXED: Parse only first token as string like C does with parse_string_core
+                self.parse_first_token_with_quote_context(cur, quote_context);
+                return true;
+            }
         }
         
         while self.pos < self.input.len() {
@@ -939,7 +938,15 @@ impl<'a> SqliTokenizer<'a> {
         // a table instead of a scan of the set per byte).
         let mut end_pos = pos;
         
-        while end_pos < slen && !WORD_END[usize::from(self.input[end_pos])] {
+        // Rampart patch: the same scan notes whether the word holds a `.` or `` ` ``, so
+        // that the search for them below runs only on the words that do.
+        let mut seen = 0u8;
+        while end_pos < slen {
+            let class = WORD_CLASS[usize::from(self.input[end_pos])];
+            if class == WORD_END {
+                break;
+            }
+            seen |= class;
             end_pos += 1;
         }
         
@@ -949,7 +956,8 @@ impl<'a> SqliTokenizer<'a> {
         cur.assign(TYPE_BAREWORD, pos, word_len, word_slice);
         
         // Check for special delimiters within word
-        for (i, &byte) in word_slice.iter().enumerate() {
+        let splits = if seen & WORD_SPLIT != 0 { word_slice } else { &[] };
+        for (i, &byte) in splits.iter().enumerate() {
             if byte == b'.' || byte == b'`' {
                 // For delimiter detection, we only need to check if the first i bytes
                 // form a valid keyword. Since libinjection keywords are ASCII-only,
@@ -1343,14 +1351,19 @@ impl<'a> SqliTokenizer<'a> {
     }
 }
 
-/// Rampart patch: the bytes that end a bareword (C's `strlencspn` set in `parse_word`).
-static WORD_END: [bool; 256] = {
+/// Rampart patch: the bytes that end a bareword (C's `strlencspn` set in `parse_word`) are
+/// [`WORD_END`]; `.` and `` ` ``, where a keyword may end inside the word, are [`WORD_SPLIT`].
+static WORD_CLASS: [u8; 256] = {
     let set = b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0B\x0C\r\"\xA0\x00";
-    let mut t = [false; 256];
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < set.len() {
-        t[set[i] as usize] = true;
+        t[set[i] as usize] = WORD_END;
         i += 1;
     }
+    t[b'.' as usize] = WORD_SPLIT;
+    t[b'`' as usize] = WORD_SPLIT;
     t
 };
+const WORD_END: u8 = 1;
+const WORD_SPLIT: u8 = 2;
