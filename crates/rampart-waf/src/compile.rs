@@ -7,7 +7,7 @@ use crate::lazy::{CachePool, Lazy, Slots};
 use crate::model::*;
 use crate::rate::{RateConfig, RateTracker};
 use crate::transform::TransformType;
-use crate::{managed, LoadError, Resources};
+use crate::{lowercase_fold, managed, LoadError, Resources};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -163,11 +163,17 @@ impl CAction {
 pub(crate) enum CStatement {
     Match {
         field: CField,
+        /// The transformations evaluation applies, in order.
         transforms: Vec<TransformType>,
         /// The trigger classes of the transformations together (`transform::triggers`): a
         /// value with none of them leaves the chain unchanged.
         triggers: u32,
         test: Test,
+        /// The statement's chain ended in `LOWERCASE`, which is not in `transforms`: the
+        /// test's pattern was rewritten to match the value as lowercasing it would
+        /// ([`crate::lowercase_fold`]). Match reports still list it and show the value
+        /// lowercased.
+        lowercased: bool,
     },
     Ip {
         set: Arc<IpMatcher>,
@@ -229,8 +235,13 @@ pub(crate) enum CustomPart {
 #[derive(Debug)]
 pub(crate) enum Test {
     Bytes(Vec<u8>, Positional),
-    /// The pattern, and the same as a [`Lazy`] DFA when one was built.
-    Regex(regex::bytes::Regex, Option<Lazy>),
+    /// The pattern, whether it was built in the ASCII mode ([`build_regex`]), and the same
+    /// as a [`Lazy`] DFA when one was built.
+    Regex {
+        re: regex::bytes::Regex,
+        ascii: bool,
+        lazy: Option<Lazy>,
+    },
     /// Pattern `index` of a [`RegexGroup`]: answered from one pass of the group's set over
     /// the value, shared by every statement of the group.
     Grouped(Arc<RegexGroup>, usize),
@@ -985,7 +996,7 @@ impl Ctx<'_> {
     }
 
     fn statement(&mut self, st: &Statement, p: &str, top: bool) -> Option<CStatement> {
-        let m = |field, transforms: Vec<TransformType>, test| {
+        let m_folded = |field, transforms: Vec<TransformType>, test, lowercased| {
             Some(CStatement::Match {
                 field,
                 triggers: transforms
@@ -993,8 +1004,10 @@ impl Ctx<'_> {
                     .fold(0, |m, t| m | crate::transform::triggers(*t)),
                 transforms,
                 test,
+                lowercased,
             })
         };
+        let m = |field, transforms, test| m_folded(field, transforms, test, false);
         match st {
             Statement::ByteMatchStatement(b) => {
                 let p = format!("{p}.ByteMatchStatement");
@@ -1031,8 +1044,15 @@ impl Ctx<'_> {
             }
             Statement::RegexMatchStatement(r) => {
                 let p = format!("{p}.RegexMatchStatement");
-                let re = match build_regex(&r.regex_string) {
-                    Ok(re) => re,
+                // A final LOWERCASE goes into the pattern (`lowercase_fold`).
+                let last = r.text_transformations.iter().max_by_key(|t| t.priority);
+                let folded = last
+                    .is_some_and(|t| t.kind == TransformType::Lowercase)
+                    .then(|| folded_regex(&r.regex_string))
+                    .flatten();
+                let mut lowercased = folded.is_some();
+                let (re, ascii) = match folded.map_or_else(|| build_regex(&r.regex_string), Ok) {
+                    Ok(built) => built,
                     Err(e) => {
                         self.err(
                             &format!("{p}.RegexString"),
@@ -1042,9 +1062,20 @@ impl Ctx<'_> {
                     }
                 };
                 let field = self.field(&r.field_to_match, &format!("{p}.FieldToMatch"))?;
-                let t =
+                let mut t =
                     self.transforms(&r.text_transformations, &format!("{p}.TextTransformations"));
-                m(field, t, Test::Regex(re, None))
+                // (Should the validated chain not end in LOWERCASE after all, it is applied
+                // and the rewritten pattern still means the same: lowercasing twice is once.)
+                lowercased &= t.last() == Some(&TransformType::Lowercase);
+                if lowercased {
+                    t.pop();
+                }
+                let test = Test::Regex {
+                    re,
+                    ascii,
+                    lazy: None,
+                };
+                m_folded(field, t, test, lowercased)
             }
             Statement::RegexPatternSetReferenceStatement(r) => {
                 let p = format!("{p}.RegexPatternSetReferenceStatement");
@@ -1411,13 +1442,36 @@ impl Ctx<'_> {
 /// ASCII): the fast DFA engines handle every input then, whereas Unicode word boundaries
 /// force the slow PikeVM on non-ASCII text. Patterns that need Unicode (classes such as
 /// `\p{L}`) fall back to Unicode mode.
-fn build_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
-    ascii_regex(p).or_else(|_| {
+/// The regex of `p`, in the ASCII mode if it builds in it (`true`), else in the Unicode mode.
+fn build_regex(p: &str) -> Result<(regex::bytes::Regex, bool), regex::Error> {
+    ascii_regex(p).map(|re| (re, true)).or_else(|_| {
         regex::bytes::RegexBuilder::new(p)
             .size_limit(4 << 20)
             .dfa_size_limit(4 << 20)
             .build()
+            .map(|re| (re, false))
     })
+}
+
+/// The regex that matches a value where `p` matches it lowercased ([`lowercase_fold`]), in
+/// the mode [`build_regex`] would build `p` in; `None` if `p` does not rewrite or the
+/// rewritten pattern does not build (the statement keeps its LOWERCASE then).
+fn folded_regex(p: &str) -> Option<(regex::bytes::Regex, bool)> {
+    let f = lowercase_fold::fold(p)?;
+    if f.ascii {
+        return ascii_regex(&f.pattern).ok().map(|re| (re, true));
+    }
+    // Grouping and the lazy DFAs take any pattern the ASCII mode accepts as one of its own:
+    // a Unicode-mode rewrite must not be such a pattern.
+    if ascii_regex(&f.pattern).is_ok() {
+        return None;
+    }
+    regex::bytes::RegexBuilder::new(&f.pattern)
+        .size_limit(4 << 20)
+        .dfa_size_limit(4 << 20)
+        .build()
+        .ok()
+        .map(|re| (re, false))
 }
 
 /// A pattern in the ASCII mode [`build_regex`] tries first.
@@ -1517,13 +1571,11 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
         if let CStatement::Match {
             field,
             transforms,
-            test: Test::Regex(re, _),
+            test: Test::Regex { re, ascii, .. },
             ..
         } = s
         {
-            let key = ascii_regex(re.as_str())
-                .is_ok()
-                .then(|| format!("{}|{transforms:?}", field.values_key()));
+            let key = ascii.then(|| format!("{}|{transforms:?}", field.values_key()));
             if let Some(k) = &key {
                 patterns
                     .entry(k.clone())
@@ -1549,7 +1601,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
     let mut keys = keys.into_iter();
     each_statement(rules, &mut |s| {
         if let CStatement::Match {
-            test: test @ Test::Regex(..),
+            test: test @ Test::Regex { .. },
             ..
         } = s
         {
@@ -1557,7 +1609,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
             if let Some((group, next)) = key.as_ref().and_then(|k| groups.get_mut(k)) {
                 *test = Test::Grouped(group.clone(), *next);
                 *next += 1;
-            } else if let (Some(_), Test::Regex(re, lazy)) = (key, &mut *test) {
+            } else if let (Some(_), Test::Regex { re, lazy, .. }) = (key, &mut *test) {
                 // Alone in its group, in the ASCII mode.
                 *lazy = Lazy::build(&[re.as_str()], slots);
             }

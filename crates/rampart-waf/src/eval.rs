@@ -288,7 +288,8 @@ impl<'p> Eval<'p, '_, '_> {
                 transforms,
                 triggers,
                 test,
-            } => self.field_match(field, transforms, *triggers, test),
+                lowercased,
+            } => self.field_match(field, transforms, *triggers, test, *lowercased),
             CStatement::Ip { set, forwarded } => match forwarded {
                 None => set.contains(self.p.req.client_ip),
                 Some((header, fallback, position)) => {
@@ -458,7 +459,7 @@ impl<'p> Eval<'p, '_, '_> {
     fn run_test(&mut self, test: &Test, raw: &'p [u8], v: &[u8], detectable: bool) -> bool {
         match test {
             Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
-            Test::Regex(re, lazy) => {
+            Test::Regex { re, lazy, .. } => {
                 match lazy.as_ref().and_then(|l| l.is_match(&mut self.caches, v)) {
                     Some(m) => m,
                     None => re.is_match(v),
@@ -562,13 +563,15 @@ impl<'p> Eval<'p, '_, '_> {
 
     /// Runs `test` on every value the field yields (after the transformations); true at the
     /// first value that matches.
-    /// `triggers`: the chain's trigger classes ([`CStatement::Match`]).
+    /// `triggers`: the chain's trigger classes; `lowercased`: the test holds a final
+    /// LOWERCASE ([`CStatement::Match`]).
     fn field_match(
         &mut self,
         field: &'p CField,
         ts: &[TransformType],
         triggers: u32,
         test: &Test,
+        lowercased: bool,
     ) -> bool {
         let p = self.p;
         let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| -> bool {
@@ -592,7 +595,11 @@ impl<'p> Eval<'p, '_, '_> {
             };
             let hit = this.run_test(test, raw, v, what.detectable());
             if hit {
-                this.loc = Some(PendingLoc::new(what, ts, v, secret));
+                let mut loc = PendingLoc::new(what, ts, v, secret);
+                if lowercased {
+                    loc.lowercase();
+                }
+                this.loc = Some(loc);
             }
             hit
         };
@@ -890,6 +897,15 @@ impl<'p> PendingLoc<'p> {
             truncated: v.len() > EXCERPT_LEN,
             body_size: None,
         }
+    }
+
+    /// The statement's LOWERCASE was folded into its test: listed and shown all the same.
+    fn lowercase(&mut self) {
+        if self.n_transformations < MAX_TRANSFORMS {
+            self.transformations[self.n_transformations] = TransformType::Lowercase;
+            self.n_transformations += 1;
+        }
+        self.head.make_ascii_lowercase();
     }
 
     fn body_size(size: u64) -> Self {

@@ -22,6 +22,7 @@ pub mod eval;
 pub mod geo;
 mod json_body;
 mod lazy;
+mod lowercase_fold;
 pub mod managed;
 pub mod model;
 pub mod rate;

@@ -180,6 +180,65 @@ fn transformations_apply_in_priority_order() {
     assert!(!req("GET", "/?u=%41DMIN").blocked(&a));
 }
 
+/// A regex statement's final LOWERCASE is folded into its pattern: it matches what the
+/// lowercased value would (and a capital in the pattern never does), and its match report
+/// still lists LOWERCASE and shows the value lowercased.
+#[test]
+fn a_final_lowercase_in_a_regex_statement() {
+    let regex = |pattern: &str, tt: &[&str]| {
+        let tt: Vec<Value> = tt
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"Priority": i, "Type": t}))
+            .collect();
+        json!({"RegexMatchStatement": {"RegexString": pattern,
+            "FieldToMatch": {"QueryString": {}}, "TextTransformations": tt}})
+    };
+    let a = acl(json!([rule(
+        "r",
+        0,
+        regex(r"\bunion\s+select\b", &["URL_DECODE", "LOWERCASE"]),
+        "Block"
+    )]));
+    for (query, hit) in [
+        ("q=1%20UNION%20SeLeCT%202", true),
+        ("q=1 union select 2", true),
+        ("q=reunion select", false),
+        ("q=UNION", false),
+    ] {
+        assert_eq!(
+            req("GET", &format!("/?{query}")).blocked(&a),
+            hit,
+            "{query}"
+        );
+    }
+    let d = req("GET", "/?q=1%20UNION%20SeLeCT%202").eval(&a);
+    let loc = d.matches[0].location.clone().unwrap();
+    assert_eq!(loc.excerpt, "q=1 union select 2");
+    assert_eq!(
+        format!("{:?}", loc.transformations),
+        "[UrlDecode, Lowercase]"
+    );
+    // Lowercased values hold no capital: a pattern with one never matches.
+    let a = acl(json!([rule(
+        "r",
+        0,
+        regex("UNION", &["LOWERCASE"]),
+        "Block"
+    )]));
+    assert!(!req("GET", "/?q=UNION").blocked(&a));
+    assert!(!req("GET", "/?q=union").blocked(&a));
+    // Without LOWERCASE last, the pattern is case-sensitive as written.
+    let a = acl(json!([rule(
+        "r",
+        0,
+        regex("union", &["LOWERCASE", "URL_DECODE"]),
+        "Block"
+    )]));
+    assert!(req("GET", "/?q=UNION").blocked(&a));
+    assert!(!req("GET", "/?q=%55NION").blocked(&a));
+}
+
 /// Transformed values are cached per request (for long values): statements on the same field
 /// with different chains, or in a different order, still see their own chain's result.
 #[test]
