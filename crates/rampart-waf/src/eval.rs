@@ -12,6 +12,7 @@ use crate::model::{
 use crate::request::{Parsed, WafRequest};
 use crate::transform::{self, TransformType};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -523,7 +524,15 @@ impl<'p> Eval<'p, '_, '_> {
 
     /// `raw` after the transformations `ts`, computed once per request and chain; `None` when
     /// they change nothing.
-    fn transformed(&mut self, ts: &[TransformType], triggers: u32, raw: &'p [u8]) -> Transformed {
+    /// `known`: where the value keeps its classes itself (a JSON item), instead of this
+    /// evaluation's map.
+    fn transformed(
+        &mut self,
+        ts: &[TransformType],
+        triggers: u32,
+        raw: &'p [u8],
+        known: Option<&Cell<Option<u32>>>,
+    ) -> Transformed {
         // No trigger class at all (a chain of `NONE`): nothing in it can change a value
         // (`tests/transform.rs` holds every transformation to its triggers).
         if triggers == 0 {
@@ -532,10 +541,17 @@ impl<'p> Eval<'p, '_, '_> {
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
         // chain twice, and caching costs more than transforming them again.
         if raw.len() < CACHE_MIN {
-            let present = *self
-                .classes
-                .entry((raw.as_ptr() as usize, raw.len()))
-                .or_insert_with(|| transform::classes(raw));
+            let present = match known {
+                Some(cell) => cell.get().unwrap_or_else(|| {
+                    let c = transform::classes(raw);
+                    cell.set(Some(c));
+                    c
+                }),
+                None => *self
+                    .classes
+                    .entry((raw.as_ptr() as usize, raw.len()))
+                    .or_insert_with(|| transform::classes(raw)),
+            };
             // None of the chain's transformations would change the value (most values).
             if present & triggers == 0 {
                 return Transformed::Same;
@@ -574,7 +590,12 @@ impl<'p> Eval<'p, '_, '_> {
         lowercased: bool,
     ) -> bool {
         let p = self.p;
-        let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| -> bool {
+        let check_known = |this: &mut Self,
+                           what: Where<'p>,
+                           raw: &'p [u8],
+                           secret: bool,
+                           known: Option<&Cell<Option<u32>>>|
+         -> bool {
             // A regex group that already ran on this value answers a miss without even
             // transforming it again.
             if let Test::Grouped(g, i) = test {
@@ -587,7 +608,7 @@ impl<'p> Eval<'p, '_, '_> {
                     return false;
                 }
             }
-            let t = this.transformed(ts, triggers, raw);
+            let t = this.transformed(ts, triggers, raw, known);
             let v: &[u8] = match &t {
                 Transformed::Same => raw,
                 Transformed::Owned(v) => v,
@@ -602,6 +623,9 @@ impl<'p> Eval<'p, '_, '_> {
                 this.loc = Some(loc);
             }
             hit
+        };
+        let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| {
+            check_known(this, what, raw, secret, None)
         };
         match field {
             CField::UriPath => check(self, Where::Field("UriPath"), p.req.uri_path, false),
@@ -787,7 +811,7 @@ impl<'p> Eval<'p, '_, '_> {
                         path: item.path,
                         scalar: !(item.is_key || item.is_string),
                     };
-                    if wanted && check(self, what, item.value, false) {
+                    if wanted && check_known(self, what, item.value, false, Some(item.classes)) {
                         return true;
                     }
                 }

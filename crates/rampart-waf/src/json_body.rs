@@ -17,6 +17,7 @@
 //! (serde_json parsed numbers to print them again, and checked each string's UTF-8
 //! separately). The tests hold it to serde_json on generated documents.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 /// The items of a valid JSON body.
@@ -36,6 +37,9 @@ pub(crate) struct JsonItem<'p> {
     pub is_string: bool,
     /// The key, the string's content, or the scalar's JSON text as written.
     pub value: &'p [u8],
+    /// The value's trigger classes (`transform::classes`) once a statement asked for them:
+    /// every statement with transformations asks, and the item answers the next ones.
+    pub classes: &'p Cell<Option<u32>>,
 }
 
 struct Item {
@@ -43,6 +47,7 @@ struct Item {
     value: Span,
     is_key: bool,
     is_string: bool,
+    classes: Cell<Option<u32>>,
 }
 
 enum Span {
@@ -123,6 +128,7 @@ impl JsonItems {
                 Span::Body(r) => &body[r.clone()],
                 Span::Text(r) => &self.text[r.clone()],
             },
+            classes: &i.classes,
         })
     }
 }
@@ -175,6 +181,7 @@ impl Parser<'_> {
             value,
             is_key,
             is_string,
+            classes: Cell::new(None),
         });
     }
 
