@@ -164,31 +164,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    /// Every `RegexString` of the built-in managed groups.
-    fn managed_patterns() -> Vec<String> {
-        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
-            match v {
-                serde_json::Value::Object(m) => {
-                    for (k, v) in m {
-                        match (k.as_str(), v) {
-                            ("RegexString", serde_json::Value::String(s)) => out.push(s.clone()),
-                            _ => walk(v, out),
-                        }
-                    }
-                }
-                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        for name in crate::managed::NAMES {
-            let src = crate::managed::source(name).unwrap();
-            let doc: serde_json::Value = serde_json::from_str(src).unwrap();
-            walk(&doc, &mut out);
-        }
-        out
-    }
-
     /// Attack and benign lines of libinjection's published data, lower-cased too (most
     /// chains end in LOWERCASE), and generated strings of the bytes patterns care about.
     fn inputs() -> Vec<Vec<u8>> {
@@ -242,7 +217,7 @@ mod tests {
 
     #[test]
     fn lazy_dfas_answer_as_the_regex_crate_does() {
-        let patterns = managed_patterns();
+        let patterns = crate::managed::regex_patterns();
         assert!(patterns.len() > 100, "{} patterns", patterns.len());
         let inputs = inputs();
         assert!(inputs.len() > 20_000);
@@ -295,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_set_answers_whether_any_of_its_patterns_matches() {
-        let patterns = managed_patterns();
+        let patterns = crate::managed::regex_patterns();
         let ascii: Vec<&str> = patterns
             .iter()
             .map(String::as_str)

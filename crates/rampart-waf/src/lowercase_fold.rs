@@ -308,30 +308,6 @@ mod tests {
         assert!(build(&f).is_match("αX".as_bytes()));
     }
 
-    /// Every `RegexString` of the built-in groups.
-    fn managed_patterns() -> Vec<String> {
-        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
-            match v {
-                serde_json::Value::Object(m) => {
-                    for (k, x) in m {
-                        match (k.as_str(), x) {
-                            ("RegexString", serde_json::Value::String(p)) => out.push(p.clone()),
-                            _ => walk(x, out),
-                        }
-                    }
-                }
-                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        for name in crate::managed::NAMES {
-            let src = crate::managed::source(name).unwrap();
-            walk(&serde_json::from_str(src).unwrap(), &mut out);
-        }
-        out
-    }
-
     /// Strings of the attack and benign corpora (`bench/waf/corpus`): paths, header values
     /// and bodies, URL-decoded, so that the patterns meet what they are written for.
     fn corpus_values() -> Vec<Vec<u8>> {
@@ -373,7 +349,7 @@ mod tests {
     /// strings (as they are and capitalised at random) and on generated values.
     #[test]
     fn agrees_with_matching_the_lowercased_value() {
-        let mut patterns = managed_patterns();
+        let mut patterns = crate::managed::regex_patterns();
         let managed = patterns.len();
         assert!(managed > 50);
         patterns.extend(

@@ -46,3 +46,28 @@ pub fn group(name: &str) -> Option<Result<RuleGroup, String>> {
     });
     all.get(i).cloned()
 }
+
+/// Every `RegexString` of the built-in groups, for the tests of what is built from them.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn regex_patterns() -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("RegexString", serde_json::Value::String(s)) => out.push(s.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for src in SOURCES {
+        walk(&serde_json::from_str(src).unwrap(), &mut out);
+    }
+    out
+}
