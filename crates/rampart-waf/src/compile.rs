@@ -1441,8 +1441,7 @@ impl Ctx<'_> {
 /// Patterns are compiled for bytes with ASCII semantics first (`\b`, `\w`, `(?i)` on
 /// ASCII): the fast DFA engines handle every input then, whereas Unicode word boundaries
 /// force the slow PikeVM on non-ASCII text. Patterns that need Unicode (classes such as
-/// `\p{L}`) fall back to Unicode mode.
-/// The regex of `p`, in the ASCII mode if it builds in it (`true`), else in the Unicode mode.
+/// `\p{L}`) fall back to Unicode mode. The `bool` says which mode built it (`true`: ASCII).
 fn build_regex(p: &str) -> Result<(regex::bytes::Regex, bool), regex::Error> {
     ascii_regex(p).map(|re| (re, true)).or_else(|_| {
         regex::bytes::RegexBuilder::new(p)
