@@ -1443,13 +1443,9 @@ impl Ctx<'_> {
 /// force the slow PikeVM on non-ASCII text. Patterns that need Unicode (classes such as
 /// `\p{L}`) fall back to Unicode mode. The `bool` says which mode built it (`true`: ASCII).
 fn build_regex(p: &str) -> Result<(regex::bytes::Regex, bool), regex::Error> {
-    ascii_regex(p).map(|re| (re, true)).or_else(|_| {
-        regex::bytes::RegexBuilder::new(p)
-            .size_limit(4 << 20)
-            .dfa_size_limit(4 << 20)
-            .build()
-            .map(|re| (re, false))
-    })
+    ascii_regex(p)
+        .map(|re| (re, true))
+        .or_else(|_| unicode_regex(p).map(|re| (re, false)))
 }
 
 /// The regex that matches a value where `p` matches it lowercased ([`lowercase_fold`]), in
@@ -1457,20 +1453,20 @@ fn build_regex(p: &str) -> Result<(regex::bytes::Regex, bool), regex::Error> {
 /// rewritten pattern does not build (the statement keeps its LOWERCASE then).
 fn folded_regex(p: &str) -> Option<(regex::bytes::Regex, bool)> {
     let f = lowercase_fold::fold(p)?;
-    if f.ascii {
-        return ascii_regex(&f.pattern).ok().map(|re| (re, true));
-    }
-    // Grouping and the lazy DFAs take any pattern the ASCII mode accepts as one of its own:
-    // a Unicode-mode rewrite must not be such a pattern.
-    if ascii_regex(&f.pattern).is_ok() {
-        return None;
-    }
-    regex::bytes::RegexBuilder::new(&f.pattern)
+    let built = if f.ascii {
+        ascii_regex(&f.pattern)
+    } else {
+        unicode_regex(&f.pattern)
+    };
+    built.ok().map(|re| (re, f.ascii))
+}
+
+/// A pattern in the Unicode mode, [`build_regex`]'s fallback.
+fn unicode_regex(p: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(p)
         .size_limit(4 << 20)
         .dfa_size_limit(4 << 20)
         .build()
-        .ok()
-        .map(|re| (re, false))
 }
 
 /// A pattern in the ASCII mode [`build_regex`] tries first.

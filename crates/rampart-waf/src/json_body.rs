@@ -77,7 +77,8 @@ impl JsonPath<'_> {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let start = out.len();
         let mut id = self.id;
-        // Leaf first, then reversed: the nesting depth is bounded by the parser (128).
+        // Leaf first, then reversed: the nesting depth is bounded by the parser
+        // ([`MAX_DEPTH`]).
         while let Some(seg) = self.items.segments.get(id as usize) {
             out.extend(self.items.text[seg.text.clone()].iter().rev());
             id = seg.parent;
