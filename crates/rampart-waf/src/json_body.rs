@@ -104,10 +104,13 @@ impl JsonItems {
             b: body,
             at: 0,
             path: ROOT,
+            // Sized for the body at once: growing them item by item cost more than the
+            // parse of a typical API body (an item every dozen bytes or so; keys and indexes
+            // are most of `text`).
             out: JsonItems {
-                text: Vec::new(),
-                items: Vec::with_capacity(32),
-                segments: Vec::with_capacity(32),
+                text: Vec::with_capacity(body.len() / 4),
+                items: Vec::with_capacity(body.len() / 12 + 8),
+                segments: Vec::with_capacity(body.len() / 16 + 8),
             },
         };
         p.ws();
