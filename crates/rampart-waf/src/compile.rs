@@ -1050,7 +1050,7 @@ impl Ctx<'_> {
                     .is_some_and(|t| t.kind == TransformType::Lowercase)
                     .then(|| folded_regex(&r.regex_string))
                     .flatten();
-                let mut lowercased = folded.is_some();
+                let lowercased = folded.is_some();
                 let (re, ascii) = match folded.map_or_else(|| build_regex(&r.regex_string), Ok) {
                     Ok(built) => built,
                     Err(e) => {
@@ -1064,11 +1064,11 @@ impl Ctx<'_> {
                 let field = self.field(&r.field_to_match, &format!("{p}.FieldToMatch"))?;
                 let mut t =
                     self.transforms(&r.text_transformations, &format!("{p}.TextTransformations"));
-                // (Should the validated chain not end in LOWERCASE after all, it is applied
-                // and the rewritten pattern still means the same: lowercasing twice is once.)
-                lowercased &= t.last() == Some(&TransformType::Lowercase);
+                // The chain is in priority order (a priority given twice fails the load), so
+                // it ends in the LOWERCASE the pattern took in.
                 if lowercased {
-                    t.pop();
+                    let last = t.pop();
+                    debug_assert_eq!(last, Some(TransformType::Lowercase));
                 }
                 let test = Test::Regex {
                     re,

@@ -57,6 +57,11 @@ fn byte(field: Value, s: &str, pos: &str, tt: &[&str]) -> Value {
         "TextTransformations": tts(tt), "PositionalConstraint": pos}})
 }
 
+fn regex(field: Value, pattern: &str, tt: &[&str]) -> Value {
+    json!({"RegexMatchStatement": {"RegexString": pattern, "FieldToMatch": field,
+        "TextTransformations": tts(tt)}})
+}
+
 const IP: &str = "198.51.100.7";
 
 struct Req {
@@ -185,15 +190,7 @@ fn transformations_apply_in_priority_order() {
 /// still lists LOWERCASE and shows the value lowercased.
 #[test]
 fn a_final_lowercase_in_a_regex_statement() {
-    let regex = |pattern: &str, tt: &[&str]| {
-        let tt: Vec<Value> = tt
-            .iter()
-            .enumerate()
-            .map(|(i, t)| json!({"Priority": i, "Type": t}))
-            .collect();
-        json!({"RegexMatchStatement": {"RegexString": pattern,
-            "FieldToMatch": {"QueryString": {}}, "TextTransformations": tt}})
-    };
+    let regex = |pattern: &str, tt: &[&str]| regex(json!({"QueryString": {}}), pattern, tt);
     let a = acl(json!([rule(
         "r",
         0,
@@ -296,10 +293,6 @@ fn transformation_chains_do_not_share_results() {
 /// evaluation, across nested statements, and never for another field, header or chain.
 #[test]
 fn grouped_regexes_answer_for_their_own_pattern() {
-    let regex = |field: Value, pattern: &str, tt: &[&str]| {
-        json!({"RegexMatchStatement": {"RegexString": pattern, "FieldToMatch": field,
-            "TextTransformations": tts(tt)}})
-    };
     let body = || json!({"Body": {}});
     let count = |name: &str, prio: i64, st: Value| rule(name, prio, st, "Count");
     let a = acl(json!([
