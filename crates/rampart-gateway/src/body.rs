@@ -17,6 +17,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
+use crate::integrate::UpstreamBody;
 use crate::respond::GatewayError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,7 +27,7 @@ pin_project_lite::pin_project! {
     #[project = GatewayBodyProj]
     pub enum GatewayBody {
         Full { #[pin] inner: Full<Bytes> },
-        Upstream { #[pin] inner: Incoming, deadline: Pin<Box<tokio::time::Sleep>> },
+        Upstream { #[pin] inner: UpstreamBody, deadline: Pin<Box<tokio::time::Sleep>> },
     }
 }
 
@@ -39,7 +40,7 @@ pub fn full(b: impl Into<Bytes>) -> GatewayBody {
 
 /// An upstream body that must be finished when `deadline` fires (the same timer that
 /// bounded the wait for the response head, so it is registered once per request).
-pub fn upstream(inner: Incoming, deadline: Pin<Box<tokio::time::Sleep>>) -> GatewayBody {
+pub fn upstream(inner: UpstreamBody, deadline: Pin<Box<tokio::time::Sleep>>) -> GatewayBody {
     GatewayBody::Upstream { inner, deadline }
 }
 
@@ -59,7 +60,7 @@ impl Body for GatewayBody {
         match self.project() {
             GatewayBodyProj::Full { inner } => inner.poll_frame(cx).map_err(|e| match e {}),
             GatewayBodyProj::Upstream { inner, deadline } => match inner.poll_frame(cx) {
-                Poll::Ready(r) => Poll::Ready(r.map(|r| r.map_err(Into::into))),
+                Poll::Ready(r) => Poll::Ready(r),
                 Poll::Pending => {
                     if deadline.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(Some(Err(BodyDeadline.into())));

@@ -896,8 +896,9 @@ async fn mtls_optional() {
 // ---------------------------------------------------------------------------------------
 
 /// A TLS backend that requires a client certificate signed by `pki`'s CA and answers
-/// `mtls-ok <sha256 of the client certificate>`. Also returns the count of failed handshakes.
-async fn mtls_backend(pki: &Pki) -> (SocketAddr, Arc<AtomicUsize>) {
+/// `mtls-ok <sha256 of the client certificate>`. Also returns the counts of failed and of
+/// completed handshakes.
+async fn mtls_backend(pki: &Pki) -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let srv = pki.server("backend");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
@@ -923,6 +924,8 @@ async fn mtls_backend(pki: &Pki) -> (SocketAddr, Arc<AtomicUsize>) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let failures = failed.clone();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let handshakes = accepted.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = l.accept().await else {
@@ -930,9 +933,13 @@ async fn mtls_backend(pki: &Pki) -> (SocketAddr, Arc<AtomicUsize>) {
             };
             let acceptor = acceptor.clone();
             let failures = failures.clone();
+            let handshakes = handshakes.clone();
             tokio::spawn(async move {
                 let stream = match acceptor.accept(tcp).await {
-                    Ok(s) => s,
+                    Ok(s) => {
+                        handshakes.fetch_add(1, Ordering::SeqCst);
+                        s
+                    }
                     Err(_) => {
                         failures.fetch_add(1, Ordering::SeqCst);
                         return;
@@ -959,7 +966,7 @@ async fn mtls_backend(pki: &Pki) -> (SocketAddr, Arc<AtomicUsize>) {
             });
         }
     });
-    (addr, failed)
+    (addr, failed, accepted)
 }
 
 #[tokio::test]
@@ -967,7 +974,7 @@ async fn upstream_https_with_client_certificate() {
     let dir = common::tempdir();
     let pki = Pki::new(dir.path(), "main");
     Pki::new(dir.path(), "other");
-    let (backend, backend_failures) = mtls_backend(&pki).await;
+    let (backend, backend_failures, handshakes) = mtls_backend(&pki).await;
     let gw_client = pki.client("gateway", vec!["gateway.internal".into()]);
     std::fs::write(dir.path().join("gw-client-cert.pem"), &gw_client.cert_pem).unwrap();
     std::fs::write(dir.path().join("gw-client-key.pem"), &gw_client.key_pem).unwrap();
@@ -998,6 +1005,22 @@ async fn upstream_https_with_client_certificate() {
     assert_eq!(r.text(), format!("mtls-ok {}", sha256_hex(&gw_client.der)));
     assert_eq!(backend_failures.load(Ordering::SeqCst), 0);
 
+    // Requests on one client connection (one worker) share one upstream TLS connection
+    // (one more handshake at most: the request above may have gone to another worker).
+    let before = handshakes.load(Ordering::SeqCst);
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for _ in 0..4 {
+        c.write_all(b"GET /prod/with-cert HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let r = common::read_response(&mut c).await.unwrap();
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    assert!(
+        handshakes.load(Ordering::SeqCst) - before <= 1,
+        "TLS connections not reused"
+    );
+
     // Without a client certificate the backend refuses the handshake: a generic 502.
     let r = common::get(addr, "/prod/without-cert").await;
     assert_generic_502(&r, port);
@@ -1008,10 +1031,9 @@ async fn upstream_https_with_client_certificate() {
     let r = common::get(addr, "/prod/wrong-ca").await;
     assert_generic_502(&r, port);
 
-    let log = tg.access_log(3).await;
-    assert_eq!(log[0]["status"], 200);
-    assert_eq!(log[1]["status"], 502);
-    assert_eq!(log[2]["status"], 502);
+    let log = tg.access_log(7).await;
+    let statuses: Vec<_> = log.iter().map(|l| l["status"].clone()).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 502, 502]);
 }
 
 /// A 502 with exactly `{"message":"Bad Gateway","requestId":...}` and no internal detail.

@@ -336,6 +336,62 @@ async fn an_upstream_that_closes_idle_connections_causes_no_errors() {
     }
 }
 
+/// An upstream that answers the first request on each connection (keeping it open) and
+/// closes the connection, unanswered, when a second request arrives on it: the race of a
+/// keep-alive timeout. Counts connections and requests received.
+async fn one_request_per_connection() -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (c, r) = (connections.clone(), requests.clone());
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            c.fetch_add(1, Ordering::SeqCst);
+            let r = r.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                if read_request(&mut s, &mut buf).await.is_none() {
+                    return;
+                }
+                r.fetch_add(1, Ordering::SeqCst);
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
+                    .await;
+                if read_request(&mut s, &mut buf).await.is_some() {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                // Dropped without an answer.
+            });
+        }
+    });
+    (addr, connections, requests)
+}
+
+#[tokio::test]
+async fn a_request_lost_to_a_closing_connection_is_retried_only_when_safe() {
+    let (up, connections, requests) = one_request_per_connection().await;
+    let g = gateway_to(up).await;
+    let mut c = TcpStream::connect(g.addr("main")).await.unwrap();
+    let r = send(&mut c, "GET", "/a", "").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "first"));
+    // The idle connection looks fine, the upstream drops the request sent on it: a GET
+    // without a body is sent again on a new connection.
+    let r = send(&mut c, "GET", "/b", "").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "first"), "GET retried");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(requests.load(Ordering::SeqCst), 3);
+    // A POST with a body is not: the upstream might have acted on it.
+    let r = send(&mut c, "POST", "/c", "content-length: 3\r\n\r\nabc").await;
+    assert_eq!(r.status, 502, "POST not retried: {}", r.text());
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert_eq!(requests.load(Ordering::SeqCst), 4);
+    // The next request goes on a new connection.
+    let r = send(&mut c, "GET", "/d", "").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "first"));
+}
+
 fn broken(_method: &str, path: &str) -> Answer {
     match path {
         "/bad-length" => answer(b"HTTP/1.1 200 OK\r\ncontent-length: 1x\r\n\r\nok"),

@@ -352,6 +352,15 @@ pub struct Forwarded<'a> {
 /// Map an upstream error to a gateway error: an oversize or too slow request body is the
 /// client's fault.
 fn classify(e: PoolError) -> GatewayError {
+    if let PoolError::H1(super::h1::Error::RequestBody(b)) = &e {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(b.as_ref());
+        while let Some(s) = src {
+            if let Some(client) = client_body_error(s) {
+                return client;
+            }
+            src = s.source();
+        }
+    }
     if let PoolError::Http(h) = &e {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(h);
         while let Some(s) = src {

@@ -3,22 +3,24 @@
 //! Each worker keeps its own idle HTTP/1.1 connections (and at most one multiplexed HTTP/2
 //! connection) to the integration's upstream, so a request and the connection it uses are
 //! driven by the same single-threaded runtime: no shared pool map, no locks contended
-//! across threads, no cross-thread wake-ups. An idle connection is reused when it is ready
-//! (its previous response finished), dropped when the upstream closed it or after 90 s
-//! idle. A request that could not even be written to a reused connection (the upstream
-//! closed it at that moment) is retried once on a new one.
+//! across threads, no cross-thread wake-ups. HTTP/1.1 exchanges run in the request's own
+//! task ([`super::h1`]); a connection goes back to its worker's idle list when its response
+//! body ended cleanly, and is dropped when the upstream closed it or after 90 s idle. HTTP/2
+//! is hyper's client connection.
 
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
-use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::h1::{self, Checkin, Conn, Exchange, Io, ResponseBody};
+use super::UpstreamBody;
 use crate::body::LimitedBody;
 
 const SLOTS: usize = 64;
@@ -40,7 +42,8 @@ pub struct Target {
 }
 
 struct Slot {
-    idle: Vec<(http1::SendRequest<LimitedBody>, Instant)>,
+    /// Idle HTTP/1.1 connections, each with the time it became idle.
+    idle: Vec<(Conn, Instant)>,
     h2: Option<http2::SendRequest<LimitedBody>>,
     /// When `idle` was last swept of closed and expired connections.
     swept: Instant,
@@ -61,7 +64,10 @@ impl Default for Slot {
 pub enum PoolError {
     Connect(String),
     ConnectTimeout,
+    /// HTTP/2 (hyper's client).
     Http(hyper::Error),
+    /// HTTP/1.1.
+    H1(h1::Error),
 }
 
 impl std::fmt::Display for PoolError {
@@ -78,74 +84,108 @@ impl std::fmt::Display for PoolError {
                 }
                 Ok(())
             }
+            PoolError::H1(e) => write!(f, "{e}"),
         }
     }
 }
 
 enum Connected {
-    H1(http1::SendRequest<LimitedBody>),
+    H1(Conn),
     H2(http2::SendRequest<LimitedBody>),
+}
+
+/// The idle connections of every worker, shared with the response bodies that return
+/// connections to them.
+struct Idle {
+    slots: Box<[Mutex<Slot>]>,
+}
+
+impl Idle {
+    fn slot(&self) -> &Mutex<Slot> {
+        &self.slots[crate::listener::worker_index() % SLOTS]
+    }
+}
+
+impl Checkin for Idle {
+    fn checkin(&self, conn: Conn) {
+        let now = Instant::now();
+        if let Ok(mut s) = self.slot().lock() {
+            if s.idle.len() >= MAX_IDLE {
+                // Full, perhaps of connections the upstream closed since the last sweep.
+                s.idle.retain_mut(|(c, _)| c.is_usable());
+            }
+            if s.idle.len() < MAX_IDLE {
+                s.idle.push((conn, now));
+            }
+        }
+    }
 }
 
 pub struct Pool {
     target: Arc<Target>,
-    slots: Box<[Mutex<Slot>]>,
+    idle: Arc<Idle>,
 }
 
 impl Pool {
     pub fn new(target: Target) -> Self {
         Self {
             target: Arc::new(target),
-            slots: (0..SLOTS).map(|_| Mutex::new(Slot::default())).collect(),
+            idle: Arc::new(Idle {
+                slots: (0..SLOTS).map(|_| Mutex::new(Slot::default())).collect(),
+            }),
         }
-    }
-
-    fn slot(&self) -> &Mutex<Slot> {
-        &self.slots[crate::listener::worker_index() % SLOTS]
     }
 
     /// Send a request (origin-form URI) and return the response head and streaming body.
+    ///
+    /// A bodiless request with an idempotent method that meets a reused connection the
+    /// upstream had closed (nothing came back) is sent once more on a new connection.
     pub async fn send(
         &self,
-        mut req: Request<LimitedBody>,
-    ) -> Result<Response<Incoming>, PoolError> {
-        // One clock reading serves the checkout and the checkin (idle since the request
-        // went out, a little earlier than it really became idle: conservative).
-        let now = Instant::now();
-        for attempt in 0..2 {
-            let (mut tx, reused) = match self.checkout(now) {
-                Some(Connected::H2(mut tx)) => {
-                    self.h2_request(&mut req);
-                    return tx.send_request(req).await.map_err(PoolError::Http);
-                }
-                Some(Connected::H1(tx)) => (tx, true),
-                None => match Box::pin(self.connect()).await? {
-                    Connected::H1(tx) => (tx, false),
-                    Connected::H2(mut tx) => {
-                        if let Ok(mut s) = self.slot().lock() {
-                            s.h2 = Some(tx.clone());
-                        }
-                        self.h2_request(&mut req);
-                        return tx.send_request(req).await.map_err(PoolError::Http);
+        req: Request<LimitedBody>,
+    ) -> Result<Response<UpstreamBody>, PoolError> {
+        let (conn, reused) = match self.checkout() {
+            Some(Connected::H2(tx)) => return self.send_h2(tx, req).await,
+            Some(Connected::H1(c)) => (c, true),
+            None => match Box::pin(self.connect()).await? {
+                Connected::H1(c) => (c, false),
+                Connected::H2(tx) => {
+                    if let Ok(mut s) = self.idle.slot().lock() {
+                        s.h2 = Some(tx.clone());
                     }
-                },
-            };
-            match tx.try_send_request(req).await {
-                Ok(resp) => {
-                    self.checkin(tx, now);
-                    return Ok(resp);
+                    return self.send_h2(tx, req).await;
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(r) if reused && attempt == 0 => req = r,
-                    _ => return Err(PoolError::Http(e.into_error())),
-                },
+            },
+        };
+        let (parts, body) = req.into_parts();
+        let mut ex = Box::new(Exchange::new(conn, &parts, body));
+        let mut head = poll_fn(|cx| ex.poll_head(cx, &parts.method)).await;
+        if let Err(e) = &head {
+            if reused && e.nothing_received() && ex.is_bodiless() && parts.method.is_idempotent() {
+                let Connected::H1(conn) = Box::pin(self.connect()).await? else {
+                    return Err(PoolError::H1(h1::Error::Protocol(
+                        "upstream changed protocol",
+                    )));
+                };
+                ex.retry_on(conn);
+                head = poll_fn(|cx| ex.poll_head(cx, &parts.method)).await;
             }
         }
-        Err(PoolError::Connect("no connection".into()))
+        let head = head.map_err(PoolError::H1)?;
+        let body = ResponseBody::new(ex, &head, self.idle.clone());
+        let mut resp = Response::new(UpstreamBody::H1(body));
+        *resp.status_mut() = head.status;
+        *resp.version_mut() = head.version;
+        *resp.headers_mut() = head.headers;
+        Ok(resp)
     }
 
-    /// HTTP/2 requests carry an absolute URI: it becomes `:scheme` and `:authority`.
-    fn h2_request(&self, req: &mut Request<LimitedBody>) {
+    async fn send_h2(
+        &self,
+        mut tx: http2::SendRequest<LimitedBody>,
+        mut req: Request<LimitedBody>,
+    ) -> Result<Response<UpstreamBody>, PoolError> {
+        // HTTP/2 requests carry an absolute URI: it becomes `:scheme` and `:authority`.
         *req.version_mut() = http::Version::HTTP_2;
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.target.scheme.clone());
@@ -154,46 +194,34 @@ impl Pool {
         if let Ok(uri) = http::Uri::from_parts(parts) {
             *req.uri_mut() = uri;
         }
+        let resp = tx.send_request(req).await.map_err(PoolError::Http)?;
+        Ok(resp.map(UpstreamBody::H2))
     }
 
-    fn checkout(&self, now: Instant) -> Option<Connected> {
-        let mut s = self.slot().lock().ok()?;
+    fn checkout(&self) -> Option<Connected> {
+        let mut s = self.idle.slot().lock().ok()?;
         if let Some(h2) = &s.h2 {
             if !h2.is_closed() {
                 return Some(Connected::H2(h2.clone()));
             }
             s.h2 = None;
         }
+        let now = Instant::now();
         // Connections the upstream closed or that sat idle too long are swept now and
         // then, not on every request; one picked below is checked on its own.
         if now.duration_since(s.swept) >= SWEEP_EVERY {
             s.swept = now;
-            s.idle
-                .retain(|(tx, since)| !tx.is_closed() && now.duration_since(*since) < IDLE_TIMEOUT);
+            s.idle.retain_mut(|(c, since)| {
+                now.duration_since(*since) < IDLE_TIMEOUT && c.is_usable()
+            });
         }
-        loop {
-            // The most recently used connection that has finished its last response.
-            let i = s.idle.iter().rposition(|(tx, _)| tx.is_ready())?;
-            let (tx, since) = s.idle.swap_remove(i);
-            if !tx.is_closed() && now.duration_since(since) < IDLE_TIMEOUT {
-                return Some(Connected::H1(tx));
+        // The most recently used connection first.
+        while let Some((mut conn, since)) = s.idle.pop() {
+            if now.duration_since(since) < IDLE_TIMEOUT && conn.is_usable() {
+                return Some(Connected::H1(conn));
             }
         }
-    }
-
-    fn checkin(&self, tx: http1::SendRequest<LimitedBody>, since: Instant) {
-        if tx.is_closed() {
-            return;
-        }
-        if let Ok(mut s) = self.slot().lock() {
-            if s.idle.len() >= MAX_IDLE {
-                // Full, perhaps of connections the upstream closed since the last sweep.
-                s.idle.retain(|(tx, _)| !tx.is_closed());
-            }
-            if s.idle.len() < MAX_IDLE {
-                s.idle.push((tx, since));
-            }
-        }
+        None
     }
 
     async fn connect(&self) -> Result<Connected, PoolError> {
@@ -211,7 +239,7 @@ async fn connect(t: &Target) -> Result<Connected, PoolError> {
     let _ = tcp.set_nodelay(true);
     match &t.tls {
         None if t.http2 => handshake_h2(tcp).await,
-        None => handshake_h1(tcp).await,
+        None => Ok(Connected::H1(Conn::new(Io::Tcp(tcp)))),
         Some((connector, name)) => {
             let tls = connector
                 .connect(name.clone(), tcp)
@@ -220,25 +248,10 @@ async fn connect(t: &Target) -> Result<Connected, PoolError> {
             if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                 handshake_h2(tls).await
             } else {
-                handshake_h1(tls).await
+                Ok(Connected::H1(Conn::new(Io::Tls(Box::new(tls)))))
             }
         }
     }
-}
-
-async fn handshake_h1<S>(io: S) -> Result<Connected, PoolError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (tx, conn) = http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(PoolError::Http)?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!(error = %e, "upstream connection ended with an error");
-        }
-    });
-    Ok(Connected::H1(tx))
 }
 
 async fn handshake_h2<S>(io: S) -> Result<Connected, PoolError>
