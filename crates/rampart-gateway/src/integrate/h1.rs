@@ -24,7 +24,7 @@
 //!   follows the response, the upstream spoke HTTP/1.1 and did not say `close`.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, Write as _};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -390,7 +390,7 @@ impl Exchange {
                 w.extend_from_slice(data);
             }
             Outgoing::Chunked => {
-                w.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                let _ = write!(w, "{:x}\r\n", data.len());
                 w.extend_from_slice(data);
                 w.extend_from_slice(b"\r\n");
             }
