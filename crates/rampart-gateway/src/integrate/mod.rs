@@ -2,7 +2,7 @@
 //! (pooled, streaming, with timeouts); `mock` answers from configuration. Functions come
 //! with a later issue.
 //!
-//! The only way in is [`crate::pipeline::Authorized`], a value that only the authorize
+//! The only way in is [`crate::authz::Authorized`], a value that only the authorize
 //! stage can make: a request cannot reach a backend without passing every stage before.
 
 pub mod h1;
