@@ -108,6 +108,14 @@ async fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Received> 
 
 /// An upstream on a raw socket: `respond(method, path)` decides the exact bytes.
 async fn raw_upstream(respond: fn(&str, &str) -> Answer) -> RawUpstream {
+    raw_upstream_by_position(move |method, path, _| respond(method, path)).await
+}
+
+/// [`raw_upstream`] where the answer may also depend on the request's position on its
+/// connection (0 for the first).
+async fn raw_upstream_by_position(
+    respond: impl Fn(&str, &str, usize) -> Answer + Copy + Send + Sync + 'static,
+) -> RawUpstream {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
@@ -120,12 +128,14 @@ async fn raw_upstream(respond: fn(&str, &str) -> Answer) -> RawUpstream {
             let r = r.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
+                let mut position = 0;
                 while let Some((head, body)) = read_request(&mut s, &mut buf).await {
                     let mut words = head.split_whitespace();
                     let method = words.next().unwrap_or("").to_string();
                     let path = words.next().unwrap_or("").to_string();
                     r.lock().unwrap().push((head, body));
-                    let a = respond(&method, &path);
+                    let a = respond(&method, &path, position);
+                    position += 1;
                     for (i, p) in a.pieces.iter().enumerate() {
                         if i > 0 {
                             tokio::time::sleep(Duration::from_millis(30)).await;
@@ -336,43 +346,23 @@ async fn an_upstream_that_closes_idle_connections_causes_no_errors() {
     }
 }
 
-/// An upstream that answers the first request on each connection (keeping it open) and
-/// closes the connection, unanswered, when a second request arrives on it: the race of a
-/// keep-alive timeout. Counts connections and requests received.
-async fn one_request_per_connection() -> (SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let requests = Arc::new(AtomicUsize::new(0));
-    let (c, r) = (connections.clone(), requests.clone());
-    tokio::spawn(async move {
-        loop {
-            let (mut s, _) = l.accept().await.unwrap();
-            c.fetch_add(1, Ordering::SeqCst);
-            let r = r.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                if read_request(&mut s, &mut buf).await.is_none() {
-                    return;
-                }
-                r.fetch_add(1, Ordering::SeqCst);
-                let _ = s
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
-                    .await;
-                if read_request(&mut s, &mut buf).await.is_some() {
-                    r.fetch_add(1, Ordering::SeqCst);
-                }
-                // Dropped without an answer.
-            });
-        }
-    });
-    (addr, connections, requests)
+/// Answers the first request on each connection (keeping it open) and closes the
+/// connection, unanswered, when a second request arrives on it: the race of a keep-alive
+/// timeout.
+fn first_request_only(_method: &str, _path: &str, position: usize) -> Answer {
+    match position {
+        0 => answer(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst"),
+        _ => Answer {
+            pieces: vec![],
+            close: true,
+        },
+    }
 }
 
 #[tokio::test]
 async fn a_request_lost_to_a_closing_connection_is_retried_only_when_safe() {
-    let (up, connections, requests) = one_request_per_connection().await;
-    let g = gateway_to(up).await;
+    let up = raw_upstream_by_position(first_request_only).await;
+    let g = gateway_to(up.addr).await;
     let mut c = TcpStream::connect(g.addr("main")).await.unwrap();
     let r = send(&mut c, "GET", "/a", "").await;
     assert_eq!((r.status, r.text().as_str()), (200, "first"));
@@ -380,13 +370,13 @@ async fn a_request_lost_to_a_closing_connection_is_retried_only_when_safe() {
     // without a body is sent again on a new connection.
     let r = send(&mut c, "GET", "/b", "").await;
     assert_eq!((r.status, r.text().as_str()), (200, "first"), "GET retried");
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
-    assert_eq!(requests.load(Ordering::SeqCst), 3);
+    assert_eq!(up.connections(), 2);
+    assert_eq!(up.requests.lock().unwrap().len(), 3);
     // A POST with a body is not: the upstream might have acted on it.
     let r = send(&mut c, "POST", "/c", "content-length: 3\r\n\r\nabc").await;
     assert_eq!(r.status, 502, "POST not retried: {}", r.text());
-    assert_eq!(connections.load(Ordering::SeqCst), 2);
-    assert_eq!(requests.load(Ordering::SeqCst), 4);
+    assert_eq!(up.connections(), 2);
+    assert_eq!(up.requests.lock().unwrap().len(), 4);
     // The next request goes on a new connection.
     let r = send(&mut c, "GET", "/d", "").await;
     assert_eq!((r.status, r.text().as_str()), (200, "first"));
