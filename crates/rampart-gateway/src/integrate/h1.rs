@@ -8,8 +8,8 @@
 //! upstream connection (see the README's *Benchmarks*). Parsing is `httparse`'s (the
 //! parser hyper uses); this module only frames messages.
 //!
-//! - A reused connection is first checked for a close or stray bytes from the upstream (no
-//!   system call unless something arrived); a bodiless request with an idempotent method
+//! - A reused connection is first checked for a close or stray bytes from the upstream
+//!   (usually without a system call); a bodiless request with an idempotent method
 //!   that still meets a connection closing under it, before any answer, is sent once more
 //!   on a new one (the pool decides).
 //! - The request goes out with `content-length` when the body's length is known (always
@@ -463,10 +463,16 @@ impl Exchange {
     /// A complete final response head from the read buffer, if there is one.
     fn parse_head(&mut self, method: &Method) -> Result<Option<Head>, Error> {
         loop {
-            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut resp = httparse::Response::new(&mut fields);
+            // Field slots left uninitialised (4 KiB of them): httparse fills what it uses.
+            let mut fields = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut []);
             let buf = &self.conn.rbuf[..];
-            let len = match resp.parse(buf) {
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut resp,
+                buf,
+                &mut fields,
+            );
+            let len = match parsed {
                 Ok(httparse::Status::Complete(n)) => n,
                 Ok(httparse::Status::Partial) => return Ok(None),
                 Err(httparse::Error::TooManyHeaders) => {

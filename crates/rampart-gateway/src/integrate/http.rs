@@ -321,13 +321,8 @@ impl HttpIntegration {
             },
             _ = deadline.as_mut() => return Err(GatewayError::UpstreamTimeout),
         };
+        // (A 101 never gets here: the HTTP/1.1 exchange refuses it, HTTP/2 has none.)
         let (mut rp, rb) = resp.into_parts();
-        if rp.status == http::StatusCode::SWITCHING_PROTOCOLS {
-            // The connection would now speak another protocol: not proxied.
-            return Err(GatewayError::UpstreamFailure {
-                detail: "upstream switched protocols; upgrades are not proxied".into(),
-            });
-        }
         // With both, the length is void (RFC 9112, section 6.3) and must not reach the
         // client, where it would describe a body it does not frame.
         if rp.headers.contains_key(header::TRANSFER_ENCODING) {
