@@ -38,9 +38,16 @@ async fn status_backend() -> SocketAddr {
             .strip_prefix("/status/")
             .and_then(|s| s.parse().ok())
             .unwrap_or(200);
+        // A field sent more than once shows as its values joined by " | ".
         let mut headers = serde_json::Map::new();
-        for (k, v) in &parts.headers {
-            headers.insert(k.to_string(), v.to_str().unwrap_or("").into());
+        for k in parts.headers.keys() {
+            let all: Vec<&str> = parts
+                .headers
+                .get_all(k)
+                .iter()
+                .map(|v| v.to_str().unwrap_or(""))
+                .collect();
+            headers.insert(k.to_string(), all.join(" | ").into());
         }
         let v = serde_json::json!({
             "method": parts.method.as_str(),
@@ -123,11 +130,17 @@ async fn request_headers_are_forwarded_minus_hop_by_hop() {
             ("keep-alive", "timeout=5"),
             ("proxy-authorization", "Basic Zm9vOmJhcg=="),
             ("te", "trailers"),
+            // The gateway's own fields replace the client's.
+            ("x-forwarded-host", "evil.test"),
+            ("x-forwarded-proto", "https"),
+            ("x-request-id", "chosen-by-the-client"),
+            ("x-forwarded-port", "8443"),
         ],
         b"",
     )
     .await;
     let h = &r.json()["headers"];
+    assert!(h.get("x-forwarded-port").is_none(), "{h}");
     assert_eq!(h["x-custom"], "one");
     assert_eq!(h["authorization"], "Bearer token-for-backend");
     for hop in ["x-hop", "keep-alive", "proxy-authorization", "te"] {

@@ -183,6 +183,9 @@ fn framings(method: &str, path: &str) -> Answer {
         (_, "/chunked") => answer(
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n",
         ),
+        (_, "/hop") => answer(
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Conn-Private\r\nX-Conn-Private: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\nX-End: yes\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        ),
         (_, "/close") => Answer {
             pieces: vec![b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil ".to_vec(), b"close".to_vec()],
             close: true,
@@ -255,6 +258,15 @@ async fn response_framings_reach_the_client_intact() {
     assert_eq!((r.status, r.text().as_str()), (200, "first last!"));
     let r = send(&mut c, "GET", "/split-chunked", "").await;
     assert_eq!((r.status, r.text().as_str()), (200, "abcdef"));
+    // Hop-by-hop fields (any case), the ones Connection names and a length the transfer
+    // coding voids stay behind; end-to-end fields pass.
+    let r = send(&mut c, "GET", "/hop", "").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    assert_eq!(r.header("x-end").as_deref(), Some("yes"));
+    for gone in ["x-conn-private", "keep-alive"] {
+        assert_eq!(r.header(gone), None, "{gone} reached the client");
+    }
+    assert_ne!(r.header("content-length").as_deref(), Some("99"));
     // All of the above kept one upstream connection in a good state.
     assert_eq!(
         up.connections(),

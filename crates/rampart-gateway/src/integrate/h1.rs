@@ -39,6 +39,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::headers::{connection_named, tokens, Rewrite, HOP_BY_HOP};
 use crate::body::{BoxError, LimitedBody};
 
 /// The most bytes of response head (status line and fields) read before giving up.
@@ -226,10 +227,44 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Encodes the request head; nothing is written until the exchange is polled.
-    pub fn new(conn: Conn, parts: &http::request::Parts, body: LimitedBody) -> Self {
+    /// Encodes the request head, its fields as `rewrite` says; nothing is written until the
+    /// exchange is polled.
+    pub fn new(
+        conn: Conn,
+        parts: &http::request::Parts,
+        rewrite: &Rewrite,
+        body: LimitedBody,
+    ) -> Self {
         let mut conn = conn;
-        let had_length = parts.headers.contains_key(header::CONTENT_LENGTH);
+        let w = &mut conn.wbuf;
+        w.clear();
+        w.extend_from_slice(parts.method.as_str().as_bytes());
+        w.push(b' ');
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        w.extend_from_slice(target.as_bytes());
+        w.extend_from_slice(b" HTTP/1.1\r\n");
+        let mut field = |k: &HeaderName, v: &HeaderValue| {
+            w.extend_from_slice(k.as_str().as_bytes());
+            w.extend_from_slice(b": ");
+            w.extend_from_slice(v.as_bytes());
+            w.extend_from_slice(b"\r\n");
+        };
+        if let Some(v) = rewrite.host() {
+            field(&header::HOST, v);
+        }
+        let mut had_length = false;
+        for (k, v) in &parts.headers {
+            // The framing is this exchange's own (transfer-encoding stays behind with the
+            // other hop-by-hop fields).
+            if k == header::CONTENT_LENGTH {
+                had_length = true;
+            } else if rewrite.keeps(k) {
+                field(k, v);
+            }
+        }
+        for (k, v) in rewrite.forwarding() {
+            field(k, v);
+        }
         let outgoing = if body.is_end_stream() && !had_length {
             Outgoing::Empty
         } else {
@@ -238,24 +273,6 @@ impl Exchange {
                 None => Outgoing::Chunked,
             }
         };
-        let w = &mut conn.wbuf;
-        w.clear();
-        w.extend_from_slice(parts.method.as_str().as_bytes());
-        w.push(b' ');
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        w.extend_from_slice(target.as_bytes());
-        w.extend_from_slice(b" HTTP/1.1\r\n");
-        for (k, v) in &parts.headers {
-            // The framing is this exchange's own (transfer-encoding left with the other
-            // hop-by-hop headers).
-            if k == header::CONTENT_LENGTH || k == header::TRANSFER_ENCODING {
-                continue;
-            }
-            w.extend_from_slice(k.as_str().as_bytes());
-            w.extend_from_slice(b": ");
-            w.extend_from_slice(v.as_bytes());
-            w.extend_from_slice(b"\r\n");
-        }
         match outgoing {
             Outgoing::Empty => {}
             Outgoing::Length(n) => {
@@ -494,30 +511,48 @@ impl Exchange {
                 Some(1) => Version::HTTP_11,
                 _ => Version::HTTP_10,
             };
+            let fields = &*resp.headers;
+            let incoming = framing(method, status, fields)?;
+            // What `Connection` says: `close`, and fields that stay behind with it.
+            let mut keep_alive = version == Version::HTTP_11 && incoming != Incoming::Close;
+            let mut named: Vec<HeaderName> = Vec::new();
+            let mut coded = false;
+            for f in fields {
+                if f.name.eq_ignore_ascii_case("connection") {
+                    if tokens(f.value).any(|t| t.eq_ignore_ascii_case(b"close")) {
+                        keep_alive = false;
+                    }
+                    connection_named(f.value, &mut named);
+                } else if f.name.eq_ignore_ascii_case("transfer-encoding") {
+                    coded = true;
+                }
+            }
             // Field positions in the buffer, so that values can share its bytes.
             let base = buf.as_ptr() as usize;
             let mut spans: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> =
-                Vec::with_capacity(resp.headers.len());
-            for f in resp.headers.iter() {
+                Vec::with_capacity(fields.len());
+            for f in fields {
                 let n = f.name.as_ptr() as usize - base;
                 let v = f.value.as_ptr() as usize - base;
                 spans.push((n..n + f.name.len(), v..v + f.value.len()));
             }
             let head = self.conn.rbuf.split_to(len).freeze();
+            // Only end-to-end fields: hop-by-hop ones and those `Connection` names stay
+            // here, as does a length that a transfer coding voids (RFC 9112, section 6.3:
+            // it would describe a body the client's connection does not frame).
             let mut headers = HeaderMap::with_capacity(spans.len());
             for (n, v) in spans {
                 let name = HeaderName::from_bytes(&head[n])
                     .map_err(|_| Error::Protocol("invalid header name"))?;
                 let value = HeaderValue::from_maybe_shared(head.slice(v))
                     .map_err(|_| Error::Protocol("invalid header value"))?;
-                headers.append(name, value);
-            }
-            let incoming = framing(method, status, &headers)?;
-            let mut keep_alive = version == Version::HTTP_11 && incoming != Incoming::Close;
-            for v in headers.get_all(header::CONNECTION) {
-                if tokens(v).any(|t| t.eq_ignore_ascii_case(b"close")) {
-                    keep_alive = false;
+                if HOP_BY_HOP.contains(&name)
+                    || (coded && name == header::CONTENT_LENGTH)
+                    || named.contains(&name)
+                {
+                    continue;
                 }
+                headers.append(name, value);
             }
             return Ok(Some(Head {
                 status,
@@ -636,47 +671,52 @@ pub struct Head {
 }
 
 /// RFC 9112, section 6.3.
-fn framing(method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<Incoming, Error> {
+fn framing(
+    method: &Method,
+    status: StatusCode,
+    fields: &[httparse::Header<'_>],
+) -> Result<Incoming, Error> {
     if method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
         return Ok(Incoming::Done);
     }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .flat_map(tokens)
-            .last();
+    let mut coding: Option<Option<&[u8]>> = None;
+    // The length counts only without a transfer coding, which voids it, checked or not.
+    let mut length: Result<Option<u64>, &'static str> = Ok(None);
+    for f in fields {
+        if f.name.eq_ignore_ascii_case("transfer-encoding") {
+            // The last coding of all the fields counts.
+            let last = tokens(f.value).last();
+            if last.is_some() || coding.is_none() {
+                coding = Some(last);
+            }
+        } else if f.name.eq_ignore_ascii_case("content-length") {
+            for t in f.value.split(|&b| b == b',') {
+                let Ok(seen) = length else { break };
+                let t = t.trim_ascii();
+                length = if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+                    Err("invalid content-length")
+                } else {
+                    let n = t.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+                    match seen {
+                        Some(l) if l != n => Err("conflicting content-length values"),
+                        _ => Ok(Some(n)),
+                    }
+                };
+            }
+        }
+    }
+    if let Some(last) = coding {
         return Ok(match last {
             Some(t) if t.eq_ignore_ascii_case(b"chunked") => Incoming::Chunk(0),
             _ => Incoming::Close,
         });
     }
-    let mut length: Option<u64> = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for t in v.as_bytes().split(|&b| b == b',') {
-            let t = t.trim_ascii();
-            if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
-                return Err(Error::Protocol("invalid content-length"));
-            }
-            let n = t.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-            if length.is_some_and(|l| l != n) {
-                return Err(Error::Protocol("conflicting content-length values"));
-            }
-            length = Some(n);
-        }
-    }
-    Ok(length.map_or(Incoming::Close, Incoming::Length))
-}
-
-/// The comma-separated tokens of a header value, trimmed, empty ones skipped.
-fn tokens(v: &HeaderValue) -> impl Iterator<Item = &[u8]> {
-    v.as_bytes()
-        .split(|&b| b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
+    Ok(length
+        .map_err(Error::Protocol)?
+        .map_or(Incoming::Close, Incoming::Length))
 }
 
 fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -782,15 +822,15 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
-    fn headers(fields: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in fields {
-            h.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
+    /// Fields as the parser hands them over (names in the case they were sent).
+    fn headers<'a>(fields: &[(&'a str, &'a str)]) -> Vec<httparse::Header<'a>> {
+        fields
+            .iter()
+            .map(|(k, v)| httparse::Header {
+                name: k,
+                value: v.as_bytes(),
+            })
+            .collect()
     }
 
     #[test]
@@ -838,7 +878,32 @@ mod tests {
                 &[("content-length", "99999999999999999999")],
                 None,
             ),
-            // Transfer-encoding wins over a length, which is void.
+            // Names in any case.
+            (
+                &get,
+                ok,
+                &[("Content-Length", "5")],
+                Some(Incoming::Length(5)),
+            ),
+            (
+                &get,
+                ok,
+                &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
+                Some(Incoming::Chunk(0)),
+            ),
+            // Transfer-encoding wins over a length, which is void (valid or not).
+            (
+                &get,
+                ok,
+                &[("content-length", "x"), ("transfer-encoding", "chunked")],
+                Some(Incoming::Chunk(0)),
+            ),
+            (
+                &get,
+                ok,
+                &[("transfer-encoding", "chunked"), ("transfer-encoding", "")],
+                Some(Incoming::Chunk(0)),
+            ),
             (
                 &get,
                 ok,

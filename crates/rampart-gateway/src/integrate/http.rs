@@ -15,7 +15,9 @@ use std::time::Duration;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
 
+use super::headers::{strip_hop_by_hop, Rewrite, X_FORWARDED_FOR};
 use super::pool::{Pool, PoolError, Target};
+use super::UpstreamBody;
 
 use crate::body::{client_body_error, upstream, GatewayBody, LimitedBody};
 use crate::respond::GatewayError;
@@ -60,107 +62,6 @@ impl std::fmt::Debug for HttpIntegration {
         f.debug_struct("HttpIntegration")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
-    }
-}
-
-/// Headers that are about one connection and never cross a proxy.
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
-
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// A token of a `Connection` header that names a hop-by-hop header (any case).
-fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP
-        .iter()
-        .any(|h| h.as_str().eq_ignore_ascii_case(name))
-}
-
-fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // One pass over the distinct names finds the ones to remove (a bit each); most
-    // messages have none, or only `connection`. Names are compared as `HeaderName`s:
-    // well-known ones by their tag, without looking at bytes.
-    let mut present = 0u16;
-    for k in h.keys() {
-        if let Some(i) = HOP_BY_HOP.iter().position(|hop| hop == k) {
-            present |= 1 << i;
-        }
-    }
-    if present == 0 {
-        return;
-    }
-    // Headers named in Connection are hop-by-hop too (`close` names no header; the
-    // hop-by-hop names themselves go below). No allocation unless there are such names.
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !t.eq_ignore_ascii_case("close") && !is_hop_by_hop(t))
-        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-        .collect();
-    for name in named {
-        h.remove(name);
-    }
-    for (i, name) in HOP_BY_HOP.iter().enumerate() {
-        if present & (1 << i) != 0 {
-            h.remove(name);
-        }
-    }
-}
-
-/// Request headers that tell a backend which path to serve instead of the request line's
-/// (IIS, Symfony, Zend): the gateway routed and checked the canonical path, so the backend
-/// must not be told another. Removed from every request.
-const PATH_OVERRIDES: [&str; 2] = ["x-original-url", "x-rewrite-url"];
-
-/// Request headers with which a proxy tells a backend the client's address, scheme, host,
-/// port or base path, other than the `X-Forwarded-For`, `-Proto` and `-Host` the gateway
-/// sets itself. Backends honour them (Spring's `ForwardedHeaderFilter`, Rails, nginx's
-/// `real_ip`), so from a client that is not a trusted proxy they would be believed in place
-/// of what the gateway saw. Removed unless the peer is a trusted proxy.
-const CLIENT_FORWARDING: [&str; 10] = [
-    "forwarded",
-    "x-real-ip",
-    "x-client-ip",
-    "true-client-ip",
-    "x-cluster-client-ip",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-forwarded-server",
-    "x-forwarded-scheme",
-    "x-forwarded-ssl",
-];
-
-/// Removes [`PATH_OVERRIDES`], and [`CLIENT_FORWARDING`] unless `trusted`: one pass over
-/// the names finds them (most requests have none), then each found is removed.
-fn strip_client_forwarding(h: &mut HeaderMap, trusted: bool) {
-    let mut found: Vec<HeaderName> = Vec::new();
-    for k in h.keys() {
-        let n = k.as_str();
-        // Every name of both lists starts with one of these (most headers do not).
-        if !matches!(n.as_bytes().first(), Some(b'f' | b't' | b'x')) {
-            continue;
-        }
-        if PATH_OVERRIDES.contains(&n) || (!trusted && CLIENT_FORWARDING.contains(&n)) {
-            found.push(k.clone());
-        }
-    }
-    for k in found {
-        h.remove(k);
     }
 }
 
@@ -263,35 +164,21 @@ impl HttpIntegration {
         let uri = Uri::try_from(path_and_query).map_err(|e| GatewayError::Internal {
             detail: format!("upstream uri: {e}"),
         })?;
-        let original_host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
                 .uri
                 .authority()
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
-        let h = &mut parts.headers;
-        strip_hop_by_hop(h);
-        // The gateway answers `expect: 100-continue` itself and sends the body on.
-        h.remove(header::EXPECT);
-        match (&original_host, s.preserve_host) {
-            (_, false) => {
-                h.insert(header::HOST, self.host_header.clone());
-            }
-            (Some(v), true) => {
-                h.insert(header::HOST, v.clone());
-            }
-            (None, true) => {
-                h.remove(header::HOST);
-            }
-        }
-        if let Some(v) = original_host {
-            h.insert(X_FORWARDED_HOST, v);
-        }
-        let xff = if forwarded.trust_forwarded && h.contains_key(X_FORWARDED_FOR) {
+        let host = match (&client_host, s.preserve_host) {
+            (_, false) => Some(self.host_header.clone()),
+            (v, true) => v.clone(),
+        };
+        let forwarded_for = if forwarded.trust_forwarded {
             // A trusted proxy's chain is kept, all its lines as one list (RFC 9110, section
             // 5.3), and the proxy itself appended.
             let mut chain = Vec::new();
-            for v in h.get_all(X_FORWARDED_FOR) {
+            for v in parts.headers.get_all(X_FORWARDED_FOR) {
                 chain.extend_from_slice(v.as_bytes());
                 chain.extend_from_slice(b", ");
             }
@@ -300,13 +187,15 @@ impl HttpIntegration {
         } else {
             forwarded.peer_header.clone()
         };
-        h.insert(X_FORWARDED_FOR, xff);
-        strip_client_forwarding(h, forwarded.trust_forwarded);
-        h.insert(
-            X_FORWARDED_PROTO,
-            HeaderValue::from_static(if forwarded.tls { "https" } else { "http" }),
+        let rewrite = Rewrite::new(
+            &parts.headers,
+            forwarded.trust_forwarded,
+            host,
+            client_host,
+            forwarded_for,
+            forwarded.tls,
+            forwarded.request_id.clone(),
         );
-        h.insert(X_REQUEST_ID, forwarded.request_id.clone());
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         let req = Request::from_parts(parts, body);
@@ -315,7 +204,7 @@ impl HttpIntegration {
         let mut deadline = Box::pin(tokio::time::sleep(s.timeout));
         let resp = tokio::select! {
             biased;
-            r = self.pool.send(req) => match r {
+            r = self.pool.send(req, &rewrite) => match r {
                 Ok(r) => r,
                 Err(e) => return Err(classify(e)),
             },
@@ -323,12 +212,12 @@ impl HttpIntegration {
         };
         // (A 101 never gets here: the HTTP/1.1 exchange refuses it, HTTP/2 has none.)
         let (mut rp, rb) = resp.into_parts();
-        // With both, the length is void (RFC 9112, section 6.3) and must not reach the
-        // client, where it would describe a body it does not frame.
-        if rp.headers.contains_key(header::TRANSFER_ENCODING) {
-            rp.headers.remove(header::CONTENT_LENGTH);
+        // An HTTP/1.1 head comes without hop-by-hop fields (and without a length voided by a
+        // transfer coding, RFC 9112, section 6.3); HTTP/2 has neither, but a field that names
+        // a connection's business is still not passed on.
+        if matches!(rb, UpstreamBody::H2(_)) {
+            strip_hop_by_hop(&mut rp.headers);
         }
-        strip_hop_by_hop(&mut rp.headers);
         rp.version = Version::HTTP_11;
         Ok(Response::from_parts(rp, upstream(rb, deadline)))
     }
@@ -408,75 +297,4 @@ pub fn upstream_tls(
         None => builder.with_no_client_auth(),
     };
     Ok(UpstreamTls { config })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_forwarding_headers_are_removed_by_name_in_any_case() {
-        let names: Vec<&str> = PATH_OVERRIDES
-            .iter()
-            .chain(&CLIENT_FORWARDING)
-            .copied()
-            .collect();
-        for trusted in [false, true] {
-            let mut h = HeaderMap::new();
-            for n in &names {
-                if let Ok(name) = HeaderName::from_bytes(n.to_ascii_uppercase().as_bytes()) {
-                    h.insert(name, HeaderValue::from_static("v"));
-                }
-            }
-            assert_eq!(h.len(), names.len());
-            h.insert("x-keep", HeaderValue::from_static("v"));
-            h.insert("accept", HeaderValue::from_static("v"));
-            strip_client_forwarding(&mut h, trusted);
-            for n in PATH_OVERRIDES {
-                assert!(!h.contains_key(n), "{n}");
-            }
-            for n in CLIENT_FORWARDING {
-                assert_eq!(h.contains_key(n), trusted, "{n}, trusted: {trusted}");
-            }
-            assert!(h.contains_key("x-keep") && h.contains_key("accept"));
-        }
-    }
-
-    #[test]
-    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed_in_any_case() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
-            ("connection", "Close, X-Hop,Keep-Alive"),
-            ("connection", "x-other"),
-            ("keep-alive", "timeout=5"),
-            ("x-hop", "1"),
-            ("x-other", "2"),
-            ("upgrade", "h2c"),
-            ("transfer-encoding", "chunked"),
-            ("proxy-authorization", "Basic eA=="),
-            ("te", "trailers"),
-            ("trailer", "x-t"),
-            ("proxy-connection", "keep-alive"),
-            ("proxy-authenticate", "Basic"),
-            ("x-kept", "yes"),
-            ("close", "a header that happens to be called close"),
-        ] {
-            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
-        }
-        strip_hop_by_hop(&mut h);
-        let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
-        left.sort_unstable();
-        assert_eq!(left, ["close", "x-kept"], "{h:?}");
-
-        // Without any hop-by-hop header nothing changes.
-        let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        h.insert(
-            HeaderName::from_static("x-a"),
-            HeaderValue::from_static("1"),
-        );
-        let before = h.clone();
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h, before);
-    }
 }

@@ -6,6 +6,7 @@
 //! stage can make: a request cannot reach a backend without passing every stage before.
 
 pub mod h1;
+pub mod headers;
 pub mod http;
 pub mod mock;
 pub mod pool;

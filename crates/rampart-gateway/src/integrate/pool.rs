@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::h1::{self, Checkin, Conn, Exchange, Io, ResponseBody};
+use super::headers::Rewrite;
 use super::UpstreamBody;
 use crate::body::LimitedBody;
 
@@ -140,12 +141,14 @@ impl Pool {
     ///
     /// A bodiless request with an idempotent method that meets a reused connection the
     /// upstream had closed (nothing came back) is sent once more on a new connection.
+    /// `rewrite`: the header fields that go upstream in place of `req`'s.
     pub async fn send(
         &self,
         req: Request<LimitedBody>,
+        rewrite: &Rewrite,
     ) -> Result<Response<UpstreamBody>, PoolError> {
         let (conn, reused) = match self.checkout() {
-            Some(Connected::H2(tx)) => return self.send_h2(tx, req).await,
+            Some(Connected::H2(tx)) => return self.send_h2(tx, req, rewrite).await,
             Some(Connected::H1(c)) => (c, true),
             None => match Box::pin(self.connect()).await? {
                 Connected::H1(c) => (c, false),
@@ -153,12 +156,12 @@ impl Pool {
                     if let Ok(mut s) = self.idle.slot().lock() {
                         s.h2 = Some(tx.clone());
                     }
-                    return self.send_h2(tx, req).await;
+                    return self.send_h2(tx, req, rewrite).await;
                 }
             },
         };
         let (parts, body) = req.into_parts();
-        let mut ex = Box::new(Exchange::new(conn, &parts, body));
+        let mut ex = Box::new(Exchange::new(conn, &parts, rewrite, body));
         let mut head = poll_fn(|cx| ex.poll_head(cx, &parts.method)).await;
         if let Err(e) = &head {
             if reused && e.nothing_received() && ex.is_bodiless() && parts.method.is_idempotent() {
@@ -184,7 +187,9 @@ impl Pool {
         &self,
         mut tx: http2::SendRequest<LimitedBody>,
         mut req: Request<LimitedBody>,
+        rewrite: &Rewrite,
     ) -> Result<Response<UpstreamBody>, PoolError> {
+        rewrite.apply(req.headers_mut());
         // HTTP/2 requests carry an absolute URI: it becomes `:scheme` and `:authority`.
         *req.version_mut() = http::Version::HTTP_2;
         let mut parts = http::uri::Parts::default();
