@@ -294,6 +294,28 @@ async fn http2_upstream_and_connection_reuse() {
     let a = g.addr("main");
     assert_eq!(get(a, "/prod/h1/x").await.json()["version"], "HTTP/1.1");
     assert_eq!(get(a, "/prod/h2/x").await.json()["version"], "HTTP/2.0");
+    // Over HTTP/2 the gateway's fields replace the client's too, and hop-by-hop ones stay.
+    let r = request(
+        a,
+        "GET",
+        "/prod/h2/x",
+        &[
+            ("x-forwarded-proto", "https"),
+            ("x-custom", "one"),
+            ("connection", "x-hop"),
+            ("x-hop", "must-not-pass"),
+        ],
+        b"",
+    )
+    .await;
+    let h = &r.json()["headers"];
+    assert_eq!(h["x-forwarded-proto"], "http", "{h}");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1", "{h}");
+    assert_eq!(h["x-custom"], "one", "{h}");
+    assert!(
+        h.get("x-hop").is_none() && h.get("connection").is_none(),
+        "{h}"
+    );
 
     // Count upstream connections: sequential requests reuse one pooled connection.
     let accepted = Arc::new(AtomicUsize::new(0));

@@ -1,9 +1,9 @@
 //! The HTTP/1.1 upstream side of the proxy, against raw-socket upstreams that answer with
 //! exact bytes: response framings (chunked with extensions and trailers, close-delimited,
-//! interim 1xx, HEAD, 204, bodies split across writes, chunked plus content-length), when a
-//! connection is reused and when it must not be, upstreams that close idle connections,
-//! broken responses (including a 101: upgrades are not proxied), and how request bodies
-//! are framed for the upstream.
+//! interim 1xx, HEAD, 204, bodies split across writes, chunked plus content-length,
+//! hop-by-hop fields left behind), when a connection is reused and when it must not be,
+//! upstreams that close idle connections, broken responses (including a 101: upgrades are
+//! not proxied), and how request bodies are framed for the upstream.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -12,6 +12,10 @@
 //!   (usually without a system call); a bodiless request with an idempotent method
 //!   that still meets a connection closing under it, before any answer, is sent once more
 //!   on a new one (the pool decides).
+//! - The request's fields go out as the pipeline's [`Rewrite`] says, applied while the
+//!   head is written (the request's map is never edited); the response head keeps only
+//!   end-to-end fields (no hop-by-hop ones, none that `Connection` names, no length that a
+//!   transfer coding voids).
 //! - The request goes out with `content-length` when the body's length is known (always
 //!   when the client sent one), chunked otherwise, nothing when there is no body and no
 //!   length was given; the head waits for the body's first bytes, so that both usually

@@ -117,8 +117,7 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
 /// What happens to a request's header fields on the way upstream.
 ///
 /// Stay behind: the hop-by-hop fields and those `Connection` names, `Expect` (the gateway
-/// answers `100-continue` itself), `Content-Length` (the exchange frames the body itself),
-/// [`PATH_OVERRIDES`], [`CLIENT_FORWARDING`] unless the peer is a trusted proxy, and the
+/// answers `100-continue` itself), [`PATH_OVERRIDES`], [`CLIENT_FORWARDING`] unless the peer is a trusted proxy, and the
 /// client's own `Host` and the four fields the gateway sets: `X-Forwarded-Host` (the
 /// client's `Host`), `X-Forwarded-For` (the peer, after a trusted proxy's chain),
 /// `X-Forwarded-Proto` and `X-Request-Id`.
@@ -166,10 +165,11 @@ impl Rewrite {
         }
     }
 
-    /// Whether the client's field `k` goes upstream (`Content-Length` never does).
+    /// Whether the client's field `k` goes upstream (`Content-Length` is the sender's
+    /// business: the HTTP/1.1 exchange frames the body itself, hyper's HTTP/2 client checks
+    /// it against the body).
     pub fn keeps(&self, k: &HeaderName) -> bool {
         if k == header::HOST
-            || k == header::CONTENT_LENGTH
             || k == header::EXPECT
             || HOP_BY_HOP.contains(k)
             || FORWARDING.contains(k)
@@ -291,7 +291,7 @@ mod tests {
             .filter(|k| rw.keeps(k))
             .map(HeaderName::as_str)
             .collect();
-        assert_eq!(kept, ["accept"]);
+        assert_eq!(kept, ["content-length", "accept"]);
         assert_eq!(rw.host().unwrap(), "upstream.test");
         let set: Vec<(&str, &str)> = rw
             .forwarding()
@@ -316,6 +316,7 @@ mod tests {
             all,
             [
                 ("accept", "*/*"),
+                ("content-length", "3"),
                 ("host", "upstream.test"),
                 ("x-forwarded-for", "192.0.2.1"),
                 ("x-forwarded-host", "api.test"),
