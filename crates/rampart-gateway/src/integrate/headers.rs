@@ -117,10 +117,10 @@ pub fn strip_hop_by_hop(h: &mut HeaderMap) {
 /// What happens to a request's header fields on the way upstream.
 ///
 /// Stay behind: the hop-by-hop fields and those `Connection` names, `Expect` (the gateway
-/// answers `100-continue` itself), [`PATH_OVERRIDES`], [`CLIENT_FORWARDING`] unless the peer is a trusted proxy, and the
-/// client's own `Host` and the four fields the gateway sets: `X-Forwarded-Host` (the
-/// client's `Host`), `X-Forwarded-For` (the peer, after a trusted proxy's chain),
-/// `X-Forwarded-Proto` and `X-Request-Id`.
+/// answers `100-continue` itself), [`PATH_OVERRIDES`], [`CLIENT_FORWARDING`] unless the
+/// peer is a trusted proxy, and the client's own `Host` and the four fields the gateway
+/// sets: `X-Forwarded-Host` (the client's `Host`), `X-Forwarded-For` (the peer, after a
+/// trusted proxy's chain), `X-Forwarded-Proto` and `X-Request-Id`.
 pub struct Rewrite {
     /// Names the request's `Connection` fields list (usually none).
     named: Vec<HeaderName>,
@@ -165,9 +165,9 @@ impl Rewrite {
         }
     }
 
-    /// Whether the client's field `k` goes upstream (`Content-Length` is the sender's
-    /// business: the HTTP/1.1 exchange frames the body itself, hyper's HTTP/2 client checks
-    /// it against the body).
+    /// Whether the client's field `k` goes upstream. `Content-Length` does: the HTTP/1.1
+    /// exchange puts its own framing in its place, hyper's HTTP/2 client checks it against
+    /// the body.
     pub fn keeps(&self, k: &HeaderName) -> bool {
         if k == header::HOST
             || k == header::EXPECT
