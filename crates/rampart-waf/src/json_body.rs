@@ -281,7 +281,7 @@ impl Parser<'_> {
         let mut i = 0usize;
         loop {
             self.path = parent;
-            self.enter(|text| text.extend_from_slice(itoa(i, &mut [0u8; 20])));
+            self.enter(|text| text.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()));
             self.value(depth)?;
             if !self.more(b']')? {
                 self.path = parent;
@@ -469,19 +469,6 @@ fn escape_segment(text: &mut Vec<u8>, k: &[u8]) {
             b'~' => text.extend_from_slice(b"~0"),
             b'/' => text.extend_from_slice(b"~1"),
             b => text.push(b),
-        }
-    }
-}
-
-/// `n` in decimal, in `buf`.
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
         }
     }
 }

@@ -281,7 +281,7 @@ impl Exchange {
             Outgoing::Empty => {}
             Outgoing::Length(n) => {
                 w.extend_from_slice(b"content-length: ");
-                w.extend_from_slice(itoa(n, &mut [0u8; 20]));
+                w.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
                 w.extend_from_slice(b"\r\n");
             }
             Outgoing::Chunked => w.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -515,31 +515,23 @@ impl Exchange {
                 Some(1) => Version::HTTP_11,
                 _ => Version::HTTP_10,
             };
-            let fields = &*resp.headers;
-            let incoming = framing(method, status, fields)?;
-            // What `Connection` says: `close`, and fields that stay behind with it.
-            let mut keep_alive = version == Version::HTTP_11 && incoming != Incoming::Close;
-            let mut named: Vec<HeaderName> = Vec::new();
-            let mut coded = false;
-            for f in fields {
-                if f.name.eq_ignore_ascii_case("connection") {
-                    if tokens(f.value).any(|t| t.eq_ignore_ascii_case(b"close")) {
-                        keep_alive = false;
-                    }
-                    connection_named(f.value, &mut named);
-                } else if f.name.eq_ignore_ascii_case("transfer-encoding") {
-                    coded = true;
-                }
-            }
-            // Field positions in the buffer, so that values can share its bytes.
+            // One pass: what the fields say about framing and the connection, and where
+            // they are in the buffer, so that values can share its bytes.
             let base = buf.as_ptr() as usize;
+            let mut facts = Facts::new();
             let mut spans: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> =
-                Vec::with_capacity(fields.len());
-            for f in fields {
+                Vec::with_capacity(resp.headers.len());
+            for f in resp.headers.iter() {
+                facts.note(f.name, f.value);
                 let n = f.name.as_ptr() as usize - base;
                 let v = f.value.as_ptr() as usize - base;
                 spans.push((n..n + f.name.len(), v..v + f.value.len()));
             }
+            let incoming = framing(method, status, &facts)?;
+            let keep_alive =
+                version == Version::HTTP_11 && incoming != Incoming::Close && !facts.close;
+            let coded = facts.coding.is_some();
+            let named = facts.named;
             let head = self.conn.rbuf.split_to(len).freeze();
             // Only end-to-end fields: hop-by-hop ones and those `Connection` names stay
             // here, as does a length that a transfer coding voids (RFC 9112, section 6.3:
@@ -674,33 +666,41 @@ pub struct Head {
     keep_alive: bool,
 }
 
-/// RFC 9112, section 6.3.
-fn framing(
-    method: &Method,
-    status: StatusCode,
-    fields: &[httparse::Header<'_>],
-) -> Result<Incoming, Error> {
-    if method == Method::HEAD
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return Ok(Incoming::Done);
+/// What a response head's fields say about its body's framing and its connection.
+struct Facts<'b> {
+    /// The last transfer coding of all the `Transfer-Encoding` fields (`Some(None)`: there
+    /// are such fields, all empty).
+    coding: Option<Option<&'b [u8]>>,
+    /// The length every `Content-Length` value agrees on, or what is wrong with them.
+    length: Result<Option<u64>, &'static str>,
+    /// `Connection` says `close`.
+    close: bool,
+    /// The fields `Connection` names (hop-by-hop too).
+    named: Vec<HeaderName>,
+}
+
+impl<'b> Facts<'b> {
+    fn new() -> Self {
+        Self {
+            coding: None,
+            length: Ok(None),
+            close: false,
+            named: Vec::new(),
+        }
     }
-    let mut coding: Option<Option<&[u8]>> = None;
-    // The length counts only without a transfer coding, which voids it, checked or not.
-    let mut length: Result<Option<u64>, &'static str> = Ok(None);
-    for f in fields {
-        if f.name.eq_ignore_ascii_case("transfer-encoding") {
-            // The last coding of all the fields counts.
-            let last = tokens(f.value).last();
-            if last.is_some() || coding.is_none() {
-                coding = Some(last);
+
+    /// Takes in one field (its name in any case).
+    fn note(&mut self, name: &str, value: &'b [u8]) {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = tokens(value).last();
+            if last.is_some() || self.coding.is_none() {
+                self.coding = Some(last);
             }
-        } else if f.name.eq_ignore_ascii_case("content-length") {
-            for t in f.value.split(|&b| b == b',') {
-                let Ok(seen) = length else { break };
+        } else if name.eq_ignore_ascii_case("content-length") {
+            for t in value.split(|&b| b == b',') {
+                let Ok(seen) = self.length else { break };
                 let t = t.trim_ascii();
-                length = if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
+                self.length = if t.is_empty() || t.len() > 19 || !t.iter().all(u8::is_ascii_digit) {
                     Err("invalid content-length")
                 } else {
                     let n = t.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
@@ -710,29 +710,34 @@ fn framing(
                     }
                 };
             }
+        } else if name.eq_ignore_ascii_case("connection") {
+            if tokens(value).any(|t| t.eq_ignore_ascii_case(b"close")) {
+                self.close = true;
+            }
+            connection_named(value, &mut self.named);
         }
     }
-    if let Some(last) = coding {
+}
+
+/// RFC 9112, section 6.3.
+fn framing(method: &Method, status: StatusCode, facts: &Facts<'_>) -> Result<Incoming, Error> {
+    if method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok(Incoming::Done);
+    }
+    // A transfer coding voids the length, valid or not.
+    if let Some(last) = facts.coding {
         return Ok(match last {
             Some(t) if t.eq_ignore_ascii_case(b"chunked") => Incoming::Chunk(0),
             _ => Incoming::Close,
         });
     }
-    Ok(length
+    Ok(facts
+        .length
         .map_err(Error::Protocol)?
         .map_or(Incoming::Close, Incoming::Length))
-}
-
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }
 
 /// Where a finished exchange's connection goes when it can be used again.
@@ -826,15 +831,13 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
-    /// Fields as the parser hands them over (names in the case they were sent).
-    fn headers<'a>(fields: &[(&'a str, &'a str)]) -> Vec<httparse::Header<'a>> {
-        fields
-            .iter()
-            .map(|(k, v)| httparse::Header {
-                name: k,
-                value: v.as_bytes(),
-            })
-            .collect()
+    /// What fields (names in the case they were sent) say, as the head parser notes them.
+    fn facts<'a>(fields: &[(&'a str, &'a str)]) -> Facts<'a> {
+        let mut f = Facts::new();
+        for (k, v) in fields {
+            f.note(k, v.as_bytes());
+        }
+        f
     }
 
     #[test]
@@ -957,15 +960,8 @@ mod tests {
             ),
         ];
         for (method, status, fields, want) in cases {
-            let got = framing(method, *status, &headers(fields)).ok();
+            let got = framing(method, *status, &facts(fields)).ok();
             assert_eq!(got, *want, "{method} {status} {fields:?}");
-        }
-    }
-
-    #[test]
-    fn itoa_writes_decimal() {
-        for n in [0u64, 7, 10, 1234, u64::MAX] {
-            assert_eq!(itoa(n, &mut [0u8; 20]), n.to_string().as_bytes());
         }
     }
 
