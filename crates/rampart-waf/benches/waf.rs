@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 mod typical;
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rampart_alloc::Allocator = rampart_alloc::Allocator;
 
 /// The groups as one web ACL; `excluded` rules of the common group are counted only.
 fn acl(groups: &[&str], excluded: &[&str]) -> rampart_waf::CompiledAcl {

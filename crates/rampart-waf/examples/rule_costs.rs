@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rampart_alloc::Allocator = rampart_alloc::Allocator;
 
 #[path = "../benches/support/typical.rs"]
 mod typical;
