@@ -78,6 +78,20 @@ fn zeroed_blocks_are_zero_and_aligned() {
     }
 }
 
+/// `p` (a block of `from`) reallocated to `to` bytes: aligned, and its first `kept` bytes still
+/// the pattern `realloc_keeps_contents_and_alignment` wrote.
+fn resize(p: *mut u8, from: Layout, to: usize, kept: usize) -> (*mut u8, Layout) {
+    let q = unsafe { Allocator.realloc(p, from, to) };
+    let layout = Layout::from_size_align(to, from.align()).unwrap();
+    check(q, layout);
+    let b = unsafe { std::slice::from_raw_parts(q, kept) };
+    assert!(
+        b.iter().enumerate().all(|(j, &x)| x == (j % 251) as u8),
+        "{from:?} -> {to}: contents lost"
+    );
+    (q, layout)
+}
+
 #[test]
 fn realloc_keeps_contents_and_alignment() {
     for align in ALIGNS {
@@ -90,25 +104,9 @@ fn realloc_keeps_contents_and_alignment() {
                 unsafe { *p.add(j) = (j % 251) as u8 };
             }
             // Grow far, then shrink below the original size.
-            let grown = all[(i + 9).min(all.len() - 1)];
-            let q = unsafe { Allocator.realloc(p, layout, grown) };
-            let grown_layout = Layout::from_size_align(grown, align).unwrap();
-            check(q, grown_layout);
-            let b = unsafe { std::slice::from_raw_parts(q, size) };
-            assert!(
-                b.iter().enumerate().all(|(j, &x)| x == (j % 251) as u8),
-                "{layout:?} -> {grown}: contents lost"
-            );
-            let shrunk = all[i / 2];
-            let r = unsafe { Allocator.realloc(q, grown_layout, shrunk) };
-            let shrunk_layout = Layout::from_size_align(shrunk, align).unwrap();
-            check(r, shrunk_layout);
-            let b = unsafe { std::slice::from_raw_parts(r, shrunk) };
-            assert!(
-                b.iter().enumerate().all(|(j, &x)| x == (j % 251) as u8),
-                "{layout:?} -> {shrunk}: contents lost"
-            );
-            unsafe { Allocator.dealloc(r, shrunk_layout) };
+            let (q, grown) = resize(p, layout, all[(i + 9).min(all.len() - 1)], size);
+            let (r, shrunk) = resize(q, grown, all[i / 2], all[i / 2]);
+            unsafe { Allocator.dealloc(r, shrunk) };
         }
     }
 }
