@@ -10,13 +10,13 @@
 //! ceiling LISTEN UPSTREAM hr    # hyper's server, hand-written upstream exchange
 //! ```
 
-use mimalloc::MiMalloc;
+use rampart_alloc::Allocator;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
+static GLOBAL: Allocator = Allocator;
 
 const HOP: &[&str] = &[
     "connection",
