@@ -10,19 +10,19 @@
 //! (2.8% of them) and 770 per 2 KB POST (2.3%).
 //!
 //! A layout whose alignment is at most [`MAX_ALIGN`] (16, mimalloc's `MI_MAX_ALIGN_SIZE`)
-//! and whose size is a multiple of it (every layout of a Rust type is) is served by
-//! `mi_malloc`, `mi_zalloc` and `mi_realloc`: mimalloc's size classes are multiples of 8,
-//! and of 16 from 16 bytes up, and a page's first block is 16-byte aligned, so such a
-//! block is always aligned enough. Every other layout keeps the aligned calls. `tests/alignment.rs` checks the alignment, zeroing and
-//! reallocation of every layout shape against this allocator as the test binary's global
-//! allocator.
+//! and whose size is a multiple of its alignment (every layout of a Rust type is) is served
+//! by `mi_malloc`, `mi_zalloc` and `mi_realloc`: mimalloc's size classes are multiples of 8,
+//! and of 16 from 16 bytes up, and a page's first block is 16-byte aligned, so such a block
+//! is always aligned enough. Every other layout keeps the aligned calls.
+//! `tests/alignment.rs` checks the alignment, zeroing and reallocation of every layout
+//! shape, calling this allocator directly (it is also that test binary's global allocator).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
 use libmimalloc_sys as mi;
 
-/// The largest alignment mimalloc's plain calls guarantee for a block of at least that size.
+/// The largest alignment served by mimalloc's plain (unaligned) calls.
 pub const MAX_ALIGN: usize = 16;
 
 /// mimalloc as the process's allocator: `#[global_allocator] static A: Allocator = Allocator;`
