@@ -10,8 +10,11 @@
 //! chosen by ALPN, limited by its header-list size and concurrent streams, and runs behind
 //! [`conn::H2HeadWatch`] and [`conn::StreamActivity`] (a header block or a first request
 //! slower than the header read timeout, and the idle timeout, close the connection).
+//! At shutdown a listener stops accepting and [`drain::Drain`] has every connection close
+//! once its requests in flight are answered, for up to the shutdown grace period.
 
 pub mod conn;
+pub mod drain;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -23,11 +26,11 @@ use arc_swap::ArcSwapOption;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use self::conn::{ConnPhase, GuardedIo, H2HeadWatch, InFlight, StreamActivity};
+use self::drain::{Drain, Watcher};
 use self::tls::{TlsInfo, TlsSpec};
 use crate::body::RecordedBody;
 
@@ -198,7 +201,7 @@ impl BoundListener {
         connections: Arc<Semaphore>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let graceful = GracefulShutdown::new();
+        let drain = Drain::new();
         let name: Arc<str> = self.spec.name.clone().into();
         loop {
             let accepted = tokio::select! {
@@ -225,7 +228,7 @@ impl BoundListener {
             let tls = self.tls.load_full();
             let name = name.clone();
             let index = self.index;
-            let watcher = graceful.watcher();
+            let watcher = drain.watcher();
             tokio::spawn(async move {
                 handler.connection_opened(&name);
                 serve(
@@ -245,9 +248,9 @@ impl BoundListener {
         drop(self.socket);
         let grace = handler.limits().shutdown_grace;
         tokio::select! {
-            _ = graceful.shutdown() => {},
+            _ = drain.shutdown() => {},
             _ = tokio::time::sleep(grace) => {
-                tracing::warn!(listener = %name, "shutdown grace period over; closing remaining connections");
+                tracing::warn!(listener = %name, remaining = drain.live(), "shutdown grace period over; closing remaining connections");
             }
         }
     }
@@ -260,7 +263,7 @@ async fn serve<H: Handler>(
     peer: SocketAddr,
     tcp: TcpStream,
     tls: Option<Arc<rustls::ServerConfig>>,
-    watcher: hyper_util::server::graceful::Watcher,
+    watcher: Watcher,
 ) {
     let limits = handler.limits();
     match tls {
@@ -380,7 +383,7 @@ async fn serve_h1<H, S>(
     stream: S,
     phase: Arc<ConnPhase>,
     limits: &Limits,
-    watcher: hyper_util::server::graceful::Watcher,
+    watcher: Watcher,
 ) where
     H: Handler,
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
