@@ -14,6 +14,8 @@
 //! phase's deadline with the clock, acts if it has passed, and otherwise re-arms for that
 //! deadline or the next check, whichever comes first. A deadline is therefore never missed:
 //! a phase that begins after the timer was armed has a deadline no earlier than it.
+//! Nor is the timer polled on every read that has to wait: only when it has fired, or
+//! when the task's waker is not the one it already holds.
 //!
 //! HTTP/2 connections have their own guard, as hyper parses their frames: [`StreamActivity`]
 //! counts the requests in flight, and [`H2HeadWatch`] follows the frame headers the client
@@ -25,7 +27,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -100,6 +102,9 @@ pin_project_lite::pin_project! {
         inner: S,
         phase: Arc<ConnPhase>,
         timer: Pin<Box<Sleep>>,
+        // The waker the timer was last polled with (and holds until it fires or is reset):
+        // while the task's waker is that one, a pending read need not poll the timer again.
+        timer_waker: Option<Waker>,
         header_timeout: Duration,
         idle_timeout: Duration,
         // The 408 answer written straight to the connection (no request id exists yet).
@@ -122,6 +127,7 @@ impl<S> GuardedIo<S> {
             inner,
             phase,
             timer: Box::pin(tokio::time::sleep(header_timeout.min(idle_timeout))),
+            timer_waker: None,
             header_timeout,
             idle_timeout,
             timeout_response,
@@ -165,9 +171,19 @@ impl<S: AsyncRead + AsyncWrite> AsyncRead for GuardedIo<S> {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {}
             }
-            if this.timer.as_mut().poll(cx).is_pending() {
+            if this
+                .timer_waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+                && !this.timer.is_elapsed()
+            {
                 return Poll::Pending;
             }
+            if this.timer.as_mut().poll(cx).is_pending() {
+                *this.timer_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            *this.timer_waker = None;
             // The timer fired: decide by the current phase.
             let now = Instant::now();
             let deadline = match this.phase.phase() {
