@@ -64,13 +64,52 @@ impl Stage {
     }
 }
 
+/// A request's id: generated (a random UUID), or a trusted proxy's (letters, digits and
+/// `-_.:`, at most 128 bytes). Kept as the header value that goes upstream and to the
+/// client, which is also its text.
+#[derive(Debug, Clone)]
+pub struct RequestId(http::HeaderValue);
+
+impl RequestId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+        // Hex digits and hyphens: always a valid header value.
+        Self(http::HeaderValue::from_str(text).unwrap_or(http::HeaderValue::from_static("invalid")))
+    }
+
+    /// The id a trusted proxy sent, if it is one: 1 to 128 letters, digits or `-_.:`.
+    pub fn trusted(v: &http::HeaderValue) -> Option<Self> {
+        let b = v.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 128
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c));
+        ok.then(|| Self(v.clone()))
+    }
+
+    pub fn header(&self) -> &http::HeaderValue {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        // ASCII by construction.
+        self.0.to_str().unwrap_or("invalid")
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything the stages learn about a request, passed from stage to stage and finally
 /// to the recorder.
 #[derive(Debug)]
 pub struct RequestContext {
-    pub request_id: String,
-    /// The request id as a header value (sent upstream and to the client).
-    pub request_id_header: http::HeaderValue,
+    pub request_id: RequestId,
     pub started: Instant,
     pub client_ip: IpAddr,
     /// The peer is a configured trusted proxy.
@@ -232,7 +271,7 @@ async fn integrate(
             let forwarded = Forwarded {
                 peer_header: &ctx.conn.peer_ip_header,
                 tls: ctx.conn.tls.is_some(),
-                request_id: &ctx.request_id_header,
+                request_id: ctx.request_id.header(),
                 trust_forwarded: ctx.trusted_peer,
             };
             let body = LimitedBody::new(body, cfg.limits.max_body_bytes, cfg.limits.body_pace());
@@ -245,6 +284,42 @@ async fn integrate(
                 &cfg.strip_response_headers,
             );
             Ok(resp)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::RequestId;
+    use http::HeaderValue;
+
+    #[test]
+    fn generated_ids_are_distinct_lowercase_uuids() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a.as_str(), b.as_str());
+        let u = uuid::Uuid::parse_str(a.as_str()).unwrap();
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(a.as_str(), u.hyphenated().to_string());
+        assert_eq!(a.header().as_bytes(), a.as_str().as_bytes());
+        assert_eq!(a.to_string(), a.as_str());
+    }
+
+    #[test]
+    fn a_trusted_proxys_id_is_taken_only_if_plain_and_short() {
+        let take = |s: &[u8]| {
+            RequestId::trusted(&HeaderValue::from_bytes(s).unwrap())
+                .map(|id| id.as_str().to_string())
+        };
+        assert_eq!(take(b"Root=1-abc"), None, "'=' is not allowed");
+        assert_eq!(take(b"abc-DEF_1.2:3").as_deref(), Some("abc-DEF_1.2:3"));
+        let longest = "a".repeat(128);
+        assert_eq!(take(longest.as_bytes()).as_deref(), Some(longest.as_str()));
+        assert_eq!(take("a".repeat(129).as_bytes()), None);
+        assert_eq!(take(b""), None);
+        for bad in [&b"a b"[..], b"a/b", b"a\"b", b"a%20", b"\xc3\xa9t\xc3\xa9"] {
+            assert_eq!(take(bad), None, "{bad:?}");
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::body::RecordedBody;
 use crate::config::{self, Compiled, ConfigErrors};
 use crate::listener::{BoundListener, ConnInfo, Handler, Limits, ListenerSpec};
-use crate::pipeline::{self, RequestContext, Stage};
+use crate::pipeline::{self, RequestContext, RequestId, Stage};
 use crate::record::access_log::{now_rfc3339, AccessLog, Entry};
 use crate::record::metrics::{
     status_class, ListenerLabels, Metrics, RefusedLabels, RejectionLabels, RequestLabels,
@@ -545,26 +545,17 @@ impl Shared {
         Ok(())
     }
 
-    fn request_id(&self, cfg: &Compiled, trusted: bool, req: &Request<Incoming>) -> String {
+    fn request_id(&self, cfg: &Compiled, trusted: bool, req: &Request<Incoming>) -> RequestId {
         if trusted {
-            if let Some(v) = req.headers().get(&cfg.request_id.header) {
-                let b = v.as_bytes();
-                if !b.is_empty()
-                    && b.len() <= 128
-                    && b.iter()
-                        .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
-                {
-                    if let Ok(s) = v.to_str() {
-                        return s.to_string();
-                    }
-                }
+            if let Some(id) = req
+                .headers()
+                .get(&cfg.request_id.header)
+                .and_then(RequestId::trusted)
+            {
+                return id;
             }
         }
-        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        uuid::Uuid::new_v4()
-            .hyphenated()
-            .encode_lower(&mut buf)
-            .to_string()
+        RequestId::generate()
     }
 }
 
@@ -632,12 +623,9 @@ impl Handler for Shared {
                 Some((h.as_str().to_string(), value))
             })
             .collect();
-        let request_id_header =
-            HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid"));
         let mut ctx = RequestContext {
             client_ip: client_ip(cfg, peer, trusted, &req),
             request_id,
-            request_id_header,
             started: tokio::time::Instant::now(),
             trusted_peer: trusted,
             conn: conn.clone(),
@@ -697,17 +685,14 @@ impl Handler for Shared {
                         reason: t.name(),
                     })
                     .inc();
-                (cfg.responses.render(&err, &ctx.request_id), Some(t))
+                (cfg.responses.render(&err, ctx.request_id.as_str()), Some(t))
             }
         };
         let (mut parts, body) = resp.into_parts();
-        // The header value made at the start (unless the id could not be one).
-        if ctx.request_id_header.as_bytes() == ctx.request_id.as_bytes() {
-            parts.headers.insert(
-                HeaderName::from_static("x-request-id"),
-                ctx.request_id_header.clone(),
-            );
-        }
+        parts.headers.insert(
+            HeaderName::from_static("x-request-id"),
+            ctx.request_id.header().clone(),
+        );
         let status = parts.status.as_u16();
         let shared = self.clone();
         let log = rt.log.clone();
@@ -741,7 +726,7 @@ impl Handler for Shared {
                 let cert = ctx.client_cert();
                 let entry = Entry {
                     time: now_rfc3339(),
-                    request_id: &ctx.request_id,
+                    request_id: ctx.request_id.as_str(),
                     client_ip: ctx.client_ip.to_string(),
                     listener: &ctx.conn.listener_name,
                     method: ctx.method.as_str(),

@@ -125,7 +125,7 @@ pub async fn authenticate(
         path_params: &params,
         stage,
         stage_variables: &[],
-        request_id: &ctx.request_id,
+        request_id: ctx.request_id.as_str(),
         source_ip: &source_ip,
         user_agent: parts
             .headers
