@@ -267,7 +267,7 @@ async fn integrate(
     match &m.route.integration {
         Integration::Mock(mock) => Ok(mock.respond()),
         Integration::Http(h) => {
-            let path = h.upstream_path(&m.resource_path, &m.params, parts.uri.query());
+            let path = h.upstream_path(m.resource_path, &m.params, parts.uri.query());
             let forwarded = Forwarded {
                 peer_header: &ctx.conn.peer_ip_header,
                 tls: ctx.conn.tls.is_some(),

@@ -198,8 +198,11 @@ impl RouteTable {
         Ok(())
     }
 
+    /// The node for `segs`, the last segments of the canonical path `full`, collecting
+    /// the parameters on the way.
     fn find<'a>(
         node: &'a Node,
+        full: &'a str,
         segs: &[&'a str],
         params: &mut Vec<(&'a str, ParamValue<'a>)>,
     ) -> Option<&'a Node> {
@@ -207,20 +210,23 @@ impl RouteTable {
             return (!node.routes.is_empty()).then_some(node);
         };
         if let Some(child) = node.literal.get(*first) {
-            if let Some(n) = Self::find(child, rest, params) {
+            if let Some(n) = Self::find(child, full, rest, params) {
                 return Some(n);
             }
         }
         if let Some((name, child)) = &node.param {
             params.push((name, ParamValue::One(first)));
-            if let Some(n) = Self::find(child, rest, params) {
+            if let Some(n) = Self::find(child, full, rest, params) {
                 return Some(n);
             }
             params.pop();
         }
         if let Some((name, child)) = &node.greedy {
             if !child.routes.is_empty() {
-                params.push((name, ParamValue::Many(segs.to_vec())));
+                // The rest of the path, without its trailing slash.
+                let rest = full.get(offset_in(full, first)..).unwrap_or_default();
+                let rest = rest.strip_suffix('/').unwrap_or(rest);
+                params.push((name, ParamValue::Many(rest)));
                 return Some(child);
             }
         }
@@ -228,19 +234,27 @@ impl RouteTable {
     }
 }
 
+/// Where `part`, a slice of `full`, begins in it.
+fn offset_in(full: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(full.as_ptr() as usize)
+}
+
+/// Segments routed without a heap allocation; longer paths are collected into a `Vec`.
+const INLINE_SEGMENTS: usize = 16;
+
 /// A matched parameter value: one decoded segment, or several for a greedy parameter.
 #[derive(Debug, Clone)]
 pub enum ParamValue<'a> {
     One(&'a str),
-    Many(Vec<&'a str>),
+    /// Segments of the canonical path, `/` between them (`a/b`).
+    Many(&'a str),
 }
 
 impl ParamValue<'_> {
     /// The decoded value (`a/b` for a greedy match of two segments).
     pub fn decoded(&self) -> String {
         match self {
-            ParamValue::One(s) => (*s).to_string(),
-            ParamValue::Many(v) => v.join("/"),
+            ParamValue::One(s) | ParamValue::Many(s) => (*s).to_string(),
         }
     }
     /// The value percent-encoded for a URL path (slashes between greedy segments kept).
@@ -248,7 +262,7 @@ impl ParamValue<'_> {
         match self {
             ParamValue::One(s) => rampart_normalize::encode_segment(s, out),
             ParamValue::Many(v) => {
-                for (i, s) in v.iter().enumerate() {
+                for (i, s) in v.split('/').enumerate() {
                     if i > 0 {
                         out.push('/');
                     }
@@ -294,7 +308,7 @@ pub struct Matched<'a> {
     pub stage: Option<&'a str>,
     pub params: Vec<(&'a str, ParamValue<'a>)>,
     /// The canonical path with the stage or base path removed (what the API sees).
-    pub resource_path: String,
+    pub resource_path: &'a str,
 }
 
 impl Matched<'_> {
@@ -304,7 +318,7 @@ impl Matched<'_> {
     pub fn arn_path(&self) -> &str {
         match self.resource_path.strip_suffix('/') {
             Some(p) if !p.is_empty() => p,
-            _ => &self.resource_path,
+            _ => self.resource_path,
         }
     }
 
@@ -356,7 +370,25 @@ impl Router {
         method: &Method,
         path: &'a CanonicalPath,
     ) -> RouteMatch<'a> {
-        let segs: Vec<&str> = path.segments().collect();
+        let full = path.as_str();
+        // The segments, on the stack unless there are very many.
+        let mut inline = [""; INLINE_SEGMENTS];
+        let spilled: Vec<&str>;
+        let mut it = path.segments();
+        let mut n = 0;
+        let segs: &[&str] = loop {
+            match it.next() {
+                None => break &inline[..n],
+                Some(s) if n < INLINE_SEGMENTS => {
+                    inline[n] = s;
+                    n += 1;
+                }
+                Some(s) => {
+                    spilled = inline.iter().copied().chain([s]).chain(it).collect();
+                    break &spilled;
+                }
+            }
+        };
         for m in &self.mounts {
             if !m.listeners.contains(&listener) {
                 continue;
@@ -366,7 +398,7 @@ impl Router {
             }
             let rest = &segs[m.base.len()..];
             let mut params = Vec::new();
-            let Some(node) = RouteTable::find(&m.table.root, rest, &mut params) else {
+            let Some(node) = RouteTable::find(&m.table.root, full, rest, &mut params) else {
                 continue;
             };
             let route = node.routes.iter().find(|r| match &r.method {
@@ -384,14 +416,14 @@ impl Router {
                 allow.sort_unstable();
                 return RouteMatch::MethodNotAllowed { allow };
             };
-            let mut resource_path = String::with_capacity(path.as_str().len());
-            for s in rest {
-                resource_path.push('/');
-                resource_path.push_str(s);
-            }
-            if resource_path.is_empty() || (path.has_trailing_slash() && !rest.is_empty()) {
-                resource_path.push('/');
-            }
+            // The rest of the canonical path from the `/` before its first segment (the
+            // trailing slash kept), or `/`.
+            let resource_path = match rest.first() {
+                Some(first) => full
+                    .get(offset_in(full, first).saturating_sub(1)..)
+                    .unwrap_or("/"),
+                None => "/",
+            };
             return RouteMatch::Found(Matched {
                 route,
                 stage: m.stage.as_deref(),
@@ -512,6 +544,56 @@ mod tests {
         assert_eq!(hit(&r, "DELETE", "/prod/admin"), "DELETE /admin");
         assert_eq!(hit(&r, "GET", "/prod/admin"), "ANY /admin");
         assert_eq!(hit(&r, "GET", "/prod/pets/a%20b"), "GET /pets/{id} id=a b");
+    }
+
+    /// The resource path and the parameters, encoded as for an upstream URL.
+    fn found(r: &Router, path: &str) -> String {
+        let p = rampart_normalize::normalize(path, &Default::default()).unwrap();
+        match r.route(0, &Method::GET, &p) {
+            RouteMatch::Found(m) => {
+                let mut s = m.resource_path.to_string();
+                for (k, v) in &m.params {
+                    s.push_str(&format!(" {k}="));
+                    v.encoded(&mut s);
+                }
+                s
+            }
+            _ => "no match".into(),
+        }
+    }
+
+    #[test]
+    fn resource_paths_and_greedy_values() {
+        let r = router(&[("GET", "/"), ("GET", "/pets"), ("GET", "/files/{proxy+}")]);
+        assert_eq!(found(&r, "/prod"), "/");
+        assert_eq!(found(&r, "/prod/"), "/");
+        assert_eq!(found(&r, "/prod/pets"), "/pets");
+        assert_eq!(found(&r, "/prod/pets/"), "/pets/");
+        assert_eq!(found(&r, "/prod/files/a"), "/files/a proxy=a");
+        // The trailing slash stays on the resource path, not in the greedy value.
+        assert_eq!(
+            found(&r, "/prod/files/a/b%20c/"),
+            "/files/a/b c/ proxy=a/b%20c"
+        );
+        assert_eq!(
+            found(&r, "/prod//files/./x/../caf%C3%A9"),
+            "/files/café proxy=caf%C3%A9"
+        );
+        // More segments than are routed on the stack.
+        let many: Vec<String> = (0..40).map(|i| format!("s{i}")).collect();
+        let deep = format!("/prod/files/{}/", many.join("/"));
+        assert_eq!(
+            found(&r, &deep),
+            format!("/files/{}/ proxy={}", many.join("/"), many.join("/"))
+        );
+        let r = router(&[(
+            "GET",
+            "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}/{k}/{l}/{m}/{n}/{o}/{p}/{q}",
+        )]);
+        let seventeen = (0..17).map(|i| format!("/{i}")).collect::<String>();
+        let out = found(&r, &format!("/prod{seventeen}"));
+        assert!(out.starts_with(&format!("{seventeen} a=0 b=1 ")), "{out}");
+        assert!(out.ends_with(" q=16"), "{out}");
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub async fn authenticate(
         resource: &route.template,
         resource_id: &route.id,
         route_key: &route.id,
-        path: &m.resource_path,
+        path: m.resource_path,
         request_path: parts.uri.path(),
         raw_query,
         headers: &headers,
