@@ -231,11 +231,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Encodes the request head, its fields as `rewrite` says; nothing is written until the
+    /// Encodes the request head (request line to `target`, checked by the caller to hold no
+    /// space or control byte), its fields as `rewrite` says; nothing is written until the
     /// exchange is polled.
     pub fn new(
         conn: Conn,
         parts: &http::request::Parts,
+        target: &str,
         rewrite: &Rewrite,
         body: LimitedBody,
     ) -> Self {
@@ -244,7 +246,6 @@ impl Exchange {
         w.clear();
         w.extend_from_slice(parts.method.as_str().as_bytes());
         w.push(b' ');
-        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         w.extend_from_slice(target.as_bytes());
         w.extend_from_slice(b" HTTP/1.1\r\n");
         let mut field = |k: &HeaderName, v: &HeaderValue| {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response, Uri, Version};
+use http::{Request, Response, Version};
 
 use super::headers::{strip_hop_by_hop, Rewrite, X_FORWARDED_FOR};
 use super::pool::{Pool, PoolError, Target};
@@ -160,10 +160,15 @@ impl HttpIntegration {
         forwarded: &Forwarded<'_>,
     ) -> Result<Response<GatewayBody>, GatewayError> {
         let s = &self.settings;
-        // Origin form; the pool makes it absolute for an HTTP/2 upstream.
-        let uri = Uri::try_from(path_and_query).map_err(|e| GatewayError::Internal {
-            detail: format!("upstream uri: {e}"),
-        })?;
+        // Origin form (the pool makes it absolute for an HTTP/2 upstream), written into the
+        // HTTP/1.1 request line as it is: made of checked parts (the configured URL, encoded
+        // path segments, the query hyper parsed), and checked again here for what could end
+        // or split that line.
+        if !is_origin_form(path_and_query) {
+            return Err(GatewayError::Internal {
+                detail: format!("upstream request target {path_and_query:?}"),
+            });
+        }
         let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
             parts
                 .uri
@@ -196,7 +201,6 @@ impl HttpIntegration {
             forwarded.tls,
             forwarded.request_id.clone(),
         );
-        parts.uri = uri;
         parts.version = Version::HTTP_11;
         let req = Request::from_parts(parts, body);
 
@@ -204,7 +208,7 @@ impl HttpIntegration {
         let mut deadline = Box::pin(tokio::time::sleep(s.timeout));
         let resp = tokio::select! {
             biased;
-            r = self.pool.send(req, &rewrite) => match r {
+            r = self.pool.send(req, path_and_query, &rewrite) => match r {
                 Ok(r) => r,
                 Err(e) => return Err(classify(e)),
             },
@@ -221,6 +225,12 @@ impl HttpIntegration {
         rp.version = Version::HTTP_11;
         Ok(Response::from_parts(rp, upstream(rb, deadline)))
     }
+}
+
+/// Whether `t` can go into a request line as its target: it begins with `/` and holds no
+/// space or control byte (which would end or split the line).
+fn is_origin_form(t: &str) -> bool {
+    t.starts_with('/') && !t.bytes().any(|b| b <= b' ' || b == 0x7f)
 }
 
 /// Facts about the client that go into the `X-Forwarded-*` headers.
@@ -297,4 +307,28 @@ pub fn upstream_tls(
         None => builder.with_no_client_auth(),
     };
     Ok(UpstreamTls { config })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin_form;
+
+    #[test]
+    fn request_targets_that_cannot_split_the_request_line() {
+        for ok in ["/", "/a/b%20c?x=1&y=%22", "/caf%C3%A9?q=\u{e9}"] {
+            assert!(is_origin_form(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "*",
+            "/a b",
+            "/a\r\nx: y",
+            "/a\tb",
+            "/a\0",
+            "/a\u{7f}",
+        ] {
+            assert!(!is_origin_form(bad), "{bad:?}");
+        }
+    }
 }

@@ -64,6 +64,8 @@ impl Default for Slot {
 #[derive(Debug)]
 pub enum PoolError {
     Connect(String),
+    /// The request target does not make an HTTP/2 request's URI.
+    Target(String),
     ConnectTimeout,
     /// HTTP/2 (hyper's client).
     Http(hyper::Error),
@@ -76,6 +78,7 @@ impl std::fmt::Display for PoolError {
         match self {
             PoolError::Connect(e) => write!(f, "connect: {e}"),
             PoolError::ConnectTimeout => f.write_str("connect timed out"),
+            PoolError::Target(e) => write!(f, "request target: {e}"),
             PoolError::Http(e) => {
                 write!(f, "{e}")?;
                 let mut src = std::error::Error::source(e);
@@ -142,13 +145,16 @@ impl Pool {
     /// A bodiless request with an idempotent method that meets a reused connection the
     /// upstream had closed (nothing came back) is sent once more on a new connection.
     /// `rewrite`: the header fields that go upstream in place of `req`'s.
+    /// Send `req` to `target` (origin form: path and query), its header fields rewritten
+    /// as `rewrite` says.
     pub async fn send(
         &self,
         req: Request<LimitedBody>,
+        target: &str,
         rewrite: &Rewrite,
     ) -> Result<Response<UpstreamBody>, PoolError> {
         let (conn, reused) = match self.checkout() {
-            Some(Connected::H2(tx)) => return self.send_h2(tx, req, rewrite).await,
+            Some(Connected::H2(tx)) => return self.send_h2(tx, req, target, rewrite).await,
             Some(Connected::H1(c)) => (c, true),
             None => match Box::pin(self.connect()).await? {
                 Connected::H1(c) => (c, false),
@@ -156,12 +162,12 @@ impl Pool {
                     if let Ok(mut s) = self.idle.slot().lock() {
                         s.h2 = Some(tx.clone());
                     }
-                    return self.send_h2(tx, req, rewrite).await;
+                    return self.send_h2(tx, req, target, rewrite).await;
                 }
             },
         };
         let (parts, body) = req.into_parts();
-        let mut ex = Box::new(Exchange::new(conn, &parts, rewrite, body));
+        let mut ex = Box::new(Exchange::new(conn, &parts, target, rewrite, body));
         let mut head = poll_fn(|cx| ex.poll_head(cx, &parts.method)).await;
         if let Err(e) = &head {
             if reused && e.nothing_received() && ex.is_bodiless() && parts.method.is_idempotent() {
@@ -187,6 +193,7 @@ impl Pool {
         &self,
         mut tx: http2::SendRequest<LimitedBody>,
         mut req: Request<LimitedBody>,
+        target: &str,
         rewrite: &Rewrite,
     ) -> Result<Response<UpstreamBody>, PoolError> {
         rewrite.apply(req.headers_mut());
@@ -195,10 +202,12 @@ impl Pool {
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(self.target.scheme.clone());
         parts.authority = Some(self.target.authority.clone());
-        parts.path_and_query = req.uri().path_and_query().cloned();
-        if let Ok(uri) = http::Uri::from_parts(parts) {
-            *req.uri_mut() = uri;
-        }
+        parts.path_and_query = Some(
+            http::uri::PathAndQuery::try_from(target)
+                .map_err(|e| PoolError::Target(e.to_string()))?,
+        );
+        *req.uri_mut() =
+            http::Uri::from_parts(parts).map_err(|e| PoolError::Target(e.to_string()))?;
         let resp = tx.send_request(req).await.map_err(PoolError::Http)?;
         Ok(resp.map(UpstreamBody::H2))
     }
