@@ -194,12 +194,9 @@ fn check_limits(cfg: &Compiled, req: &Request<Incoming>) -> Result<(), GatewayEr
     if bytes > limits.max_header_bytes || fields > MAX_HEADER_FIELDS {
         return Err(GatewayError::HeadersTooLarge { bytes, fields });
     }
-    if let Some(len) = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    // A declared length (hyper has parsed and checked `Content-Length`, and answers 400
+    // when it is not one number); a chunked body is bounded as it arrives.
+    if let Some(len) = http_body::Body::size_hint(req.body()).exact() {
         if len > limits.max_body_bytes {
             return Err(GatewayError::BodyTooLarge);
         }
