@@ -140,13 +140,12 @@ impl Pool {
         }
     }
 
-    /// Send a request (origin-form URI) and return the response head and streaming body.
+    /// Send `req` to `target` (origin form: path and query) and return the response head
+    /// and streaming body. `req`'s own URI is not used; `rewrite`: the header fields that
+    /// go upstream in place of `req`'s.
     ///
     /// A bodiless request with an idempotent method that meets a reused connection the
     /// upstream had closed (nothing came back) is sent once more on a new connection.
-    /// `rewrite`: the header fields that go upstream in place of `req`'s.
-    /// Send `req` to `target` (origin form: path and query), its header fields rewritten
-    /// as `rewrite` says.
     pub async fn send(
         &self,
         req: Request<LimitedBody>,
