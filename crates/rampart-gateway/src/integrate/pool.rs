@@ -152,8 +152,12 @@ impl Pool {
         target: &str,
         rewrite: &Rewrite,
     ) -> Result<Response<UpstreamBody>, PoolError> {
+        // The HTTP/2 exchange's future (about 1.3 KB) is boxed: kept inline, every request
+        // future that contains this one would carry it, HTTP/1.1 upstreams too.
         let (conn, reused) = match self.checkout() {
-            Some(Connected::H2(tx)) => return self.send_h2(tx, req, target, rewrite).await,
+            Some(Connected::H2(tx)) => {
+                return Box::pin(self.send_h2(tx, req, target, rewrite)).await
+            }
             Some(Connected::H1(c)) => (c, true),
             None => match Box::pin(self.connect()).await? {
                 Connected::H1(c) => (c, false),
@@ -161,7 +165,7 @@ impl Pool {
                     if let Ok(mut s) = self.idle.slot().lock() {
                         s.h2 = Some(tx.clone());
                     }
-                    return self.send_h2(tx, req, target, rewrite).await;
+                    return Box::pin(self.send_h2(tx, req, target, rewrite)).await;
                 }
             },
         };
