@@ -1461,3 +1461,34 @@ fn xss_blacklists_match_in_any_case_and_through_nul_bytes() {
     let long = [b"<a on".to_vec(), vec![b'c'; 200], b"=x>".to_vec()].concat();
     assert!(!rampart_waf::detect::is_xss(&long));
 }
+
+/// The vendored port rules out a two-word keyword ("UNION ALL", "NOT IN") from its length and
+/// four bytes before it builds the pair (`pair_may_be_keyword`): it must let every entry of
+/// the table through, split at any space and written in any case, and every word (a pair
+/// whose one side is empty: the first of "A B" must not pass for "A B" alone).
+#[test]
+fn keyword_pair_filter_admits_every_entry() {
+    use libinjectionrs::sqli::sqli_data::{lookup_bytes, pair_may_be_keyword, SQL_KEYWORDS};
+    use libinjectionrs::sqli::TokenType;
+    let mut pairs = 0;
+    let mut ruled_out = 0;
+    for k in SQL_KEYWORDS {
+        for w in [k.word.to_owned(), k.word.to_ascii_lowercase()] {
+            for (i, _) in w.match_indices(' ') {
+                let (a, b) = (&w.as_bytes()[..i], &w.as_bytes()[i + 1..]);
+                assert!(pair_may_be_keyword(a, b), "{w:?} split at {i}");
+                pairs += 1;
+            }
+            // Two words of the table that do not make an entry together are mostly ruled out.
+            let other = format!("{w} {}", k.word.len());
+            if lookup_bytes(other.as_bytes()) == TokenType::Bareword
+                && !pair_may_be_keyword(w.as_bytes(), k.word.len().to_string().as_bytes())
+            {
+                ruled_out += 1;
+            }
+        }
+    }
+    assert!(pairs > 100, "{pairs}");
+    // The filter is worth asking: most pairs that are no entry fail it.
+    assert!(ruled_out > SQL_KEYWORDS.len(), "{ruled_out}");
+}

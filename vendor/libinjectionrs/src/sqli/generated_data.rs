@@ -9648,6 +9648,37 @@ pub fn lookup_bytes(word: &[u8]) -> TokenType {
     lookup_in_maps(index, word)
 }
 
+/// Rampart patch: false only if no entry of the table, in any case, is `len` bytes long with
+/// bytes 0, 1 (or 0), `len - 2` (or 0) and `len - 1` equal to `key` (what [`lookup_bytes`]
+/// asks first), so that folding can rule out a two-word keyword without building the pair.
+#[inline]
+pub fn may_be_keyword(len: usize, key: [u8; 4]) -> bool {
+    let index = keyword_index();
+    len != 0 && len <= index.max_len && index.filter.may_contain_parts(len, key)
+}
+
+/// Rampart patch: false only if "`a` `b`" (the two words joined by a space, as folding
+/// merges them) is certainly no entry of the table: [`may_be_keyword`] on the pair, without
+/// building it.
+#[inline]
+pub fn pair_may_be_keyword(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len() + b.len() + 1;
+    let key = match (a, b) {
+        // Two words of two bytes or more (nearly every pair that gets here).
+        ([a0, a1, ..], [.., b1, b2]) => [*a0, *a1, *b1, *b2],
+        _ => {
+            // Byte `i` of "a b".
+            let at = |i: usize| match i.cmp(&a.len()) {
+                core::cmp::Ordering::Less => a[i],
+                core::cmp::Ordering::Equal => b' ',
+                core::cmp::Ordering::Greater => b[i - a.len() - 1],
+            };
+            [at(0), at(1.min(len - 1)), at(len.saturating_sub(2)), at(len - 1)]
+        }
+    };
+    may_be_keyword(len, key)
+}
+
 #[inline(never)]
 fn lookup_in_maps(index: &KeywordIndex, word: &[u8]) -> TokenType {
     let mut buf = [0u8; 32];
@@ -9738,16 +9769,26 @@ impl std::hash::Hasher for MixU64 {
     }
 }
 
-/// Rampart patch: a bit per (length mod 8, first byte, last byte), each byte upper-cased
-/// and taken mod 64, set for every entry of the table. A word whose bit is clear is no
-/// entry in any case; a set bit only means the maps must be asked.
-struct KeywordFilter([u64; 8 * 64]);
+/// Rampart patch: a bit per hash of (length, first two bytes, last two bytes), each byte
+/// with its `0x20` bit cleared (so a letter counts in either case), set for every entry of
+/// the table: 32,768 bits. A word whose bit is clear is no entry in any case; a set bit only
+/// means the maps must be asked. (On the benign corpus' words that are no keyword, about 2%
+/// find their bit set; a filter on length mod 8, first and last byte let 32% through, as
+/// keywords' first and last letters are those of ordinary words.)
+struct KeywordFilter([u64; 512]);
 
 impl KeywordFilter {
     fn slot(word: &[u8]) -> (usize, u64) {
-        let first = word[0].to_ascii_uppercase() & 63;
-        let last = word[word.len() - 1].to_ascii_uppercase() & 63;
-        ((word.len() & 7) * 64 + first as usize, 1u64 << last)
+        let n = word.len();
+        Self::slot_of(n, [word[0], word[1.min(n - 1)], word[n.saturating_sub(2)], word[n - 1]])
+    }
+
+    /// The bit of a word of `len` bytes whose bytes 0, 1 (or 0), `len - 2` (or 0) and
+    /// `len - 1` are `key`.
+    fn slot_of(len: usize, key: [u8; 4]) -> (usize, u64) {
+        let packed = u32::from_le_bytes(key) & 0xdfdf_dfdf;
+        let h = (packed ^ (len as u32).wrapping_mul(0x85eb_ca6b)).wrapping_mul(0x9e37_79b1) >> 17;
+        ((h >> 6) as usize, 1u64 << (h & 63))
     }
 
     fn insert(&mut self, word: &[u8]) {
@@ -9760,6 +9801,12 @@ impl KeywordFilter {
         let (i, bit) = Self::slot(word);
         self.0[i] & bit != 0
     }
+
+    /// [`Self::may_contain`] for a word of `len` bytes with those key bytes.
+    fn may_contain_parts(&self, len: usize, key: [u8; 4]) -> bool {
+        let (i, bit) = Self::slot_of(len, key);
+        self.0[i] & bit != 0
+    }
 }
 
 fn keyword_index() -> &'static KeywordIndex {
@@ -9767,7 +9814,7 @@ fn keyword_index() -> &'static KeywordIndex {
     INDEX.get_or_init(|| {
         let mut fingerprints = KeywordMap::default();
         let mut words = KeywordMap::default();
-        let mut filter = KeywordFilter([0; 8 * 64]);
+        let mut filter = KeywordFilter([0; 512]);
         for k in SQL_KEYWORDS {
             if !k.word.is_empty() {
                 filter.insert(k.word.as_bytes());

@@ -3,6 +3,115 @@ use core::ops::{Deref, BitOr, BitOrAssign};
 
 pub const LIBINJECTION_SQLI_MAX_TOKENS: usize = 5;
 
+/// Rampart patch: the token types each folding rule can act on, so that a pair or a triple
+/// of tokens that no rule's types admit skips the rules altogether (most pairs of ordinary
+/// text: two words, a word and a comma). Each rule of `fold_tokens` is listed with the types
+/// its condition requires of each token (a superset: a rule that also looks at values, such
+/// as `is_unary_op` or `IN`, is listed by the types alone), and in the same order.
+mod fold_types {
+    use super::TokenType as T;
+
+    pub(super) const fn bit(t: T) -> u32 {
+        1 << (t as u32)
+    }
+    const fn set(ts: &[T]) -> u32 {
+        let mut m = 0;
+        let mut i = 0;
+        while i < ts.len() {
+            m |= bit(ts[i]);
+            i += 1;
+        }
+        m
+    }
+    const ALL: u32 = u32::MAX;
+    /// Token types (there are 28 of them).
+    const N: usize = 28;
+
+    /// The two-word merge (`syntax_merge_words`): checked apart, by its value first.
+    pub(super) const MERGE_A: u32 = set(&[T::Keyword, T::Bareword, T::Operator, T::Union, T::Function,
+        T::Expression, T::Tsql, T::SqlType]);
+    pub(super) const MERGE_B: u32 = MERGE_A | bit(T::LogicOperator);
+
+    /// The other two-token rules, in order: (first, second).
+    const TWO_RULES: [(u32, u32); 15] = [
+        (bit(T::String), bit(T::String)),
+        (bit(T::Semicolon), bit(T::Semicolon)),
+        (set(&[T::Operator, T::LogicOperator]), set(&[T::Operator, T::SqlType])),
+        (bit(T::LeftParenthesis), bit(T::Operator)),
+        (bit(T::Semicolon), bit(T::Function)),
+        (set(&[T::Bareword, T::Variable]), bit(T::LeftParenthesis)),
+        (bit(T::Keyword), ALL),
+        (bit(T::Operator), ALL),
+        (bit(T::SqlType), set(&[T::Bareword, T::Number, T::SqlType, T::LeftParenthesis,
+            T::Function, T::Variable, T::String])),
+        (bit(T::Collate), bit(T::Bareword)),
+        (bit(T::Backslash), ALL),
+        (bit(T::LeftParenthesis), bit(T::LeftParenthesis)),
+        (bit(T::RightParenthesis), bit(T::RightParenthesis)),
+        (bit(T::LeftBrace), bit(T::Bareword)),
+        (ALL, bit(T::RightBrace)),
+    ];
+
+    /// The three-token rules, in order: (first, second, third).
+    const THREE_RULES: [(u32, u32, u32); 14] = [
+        (bit(T::Number), bit(T::Operator), bit(T::Number)),
+        (bit(T::Operator), ALL & !bit(T::LeftParenthesis), bit(T::Operator)),
+        (bit(T::LogicOperator), ALL, bit(T::LogicOperator)),
+        (bit(T::Variable), bit(T::Operator), set(&[T::Variable, T::Number, T::Bareword])),
+        (set(&[T::Bareword, T::Number]), bit(T::Operator), set(&[T::Number, T::Bareword])),
+        (set(&[T::Bareword, T::Number, T::Variable, T::String]), bit(T::Operator), bit(T::SqlType)),
+        (set(&[T::Bareword, T::Number, T::String, T::Variable]), bit(T::Comma),
+            set(&[T::Number, T::Bareword, T::String, T::Variable])),
+        (set(&[T::Expression, T::Group, T::Comma]), bit(T::Operator), bit(T::LeftParenthesis)),
+        (set(&[T::Keyword, T::Expression, T::Group]), bit(T::Operator),
+            set(&[T::Number, T::Bareword, T::Variable, T::String, T::Function])),
+        (bit(T::Comma), bit(T::Operator), set(&[T::Number, T::Bareword, T::Variable, T::String])),
+        (bit(T::Comma), bit(T::Operator), bit(T::Function)),
+        (bit(T::Bareword), bit(T::Dot), bit(T::Bareword)),
+        (bit(T::Expression), bit(T::Dot), bit(T::Bareword)),
+        (bit(T::Function), bit(T::LeftParenthesis), ALL & !bit(T::RightParenthesis)),
+    ];
+
+    /// For each first type, the second types some two-token rule other than the merge admits.
+    pub(super) static TWO: [u32; N] = {
+        let mut t = [0u32; N];
+        let mut r = 0;
+        while r < TWO_RULES.len() {
+            let mut a = 0;
+            while a < N {
+                if TWO_RULES[r].0 & (1 << a) != 0 {
+                    t[a] |= TWO_RULES[r].1;
+                }
+                a += 1;
+            }
+            r += 1;
+        }
+        t
+    };
+
+    /// For each first and second type, the third types some three-token rule admits.
+    pub(super) static THREE: [[u32; N]; N] = {
+        let mut t = [[0u32; N]; N];
+        let mut r = 0;
+        while r < THREE_RULES.len() {
+            let (ra, rb, rc) = THREE_RULES[r];
+            let mut a = 0;
+            while a < N {
+                let mut b = 0;
+                while b < N {
+                    if ra & (1 << a) != 0 && rb & (1 << b) != 0 {
+                        t[a][b] |= rc;
+                    }
+                    b += 1;
+                }
+                a += 1;
+            }
+            r += 1;
+        }
+        t
+    };
+}
+
 #[derive(Debug, Copy, Clone, PartialEq, Eq)]
 pub struct SqliFlags(u32);
 
@@ -472,7 +581,17 @@ impl<'a> SqliState<'a> {
             }
             
             /* ALL 2-TOKEN FOLDING RULES - exactly matching C implementation with else-if chain */
-            
+
+            // Rampart patch: a pair that no rule's types admit, and that is no two-word
+            // keyword (most pairs of ordinary text), goes straight to the third token.
+            let (a_type, b_type) = (self.token_vec[left].token_type, self.token_vec[left + 1].token_type);
+            let other_rule = fold_types::TWO[a_type as usize] & fold_types::bit(b_type) != 0;
+            // (Asked once: the merge rule below reads `may_merge` after its own type check.)
+            let may_merge = fold_types::MERGE_A & fold_types::bit(a_type) != 0
+                && fold_types::MERGE_B & fold_types::bit(b_type) != 0
+                && self.merge_may_be_keyword(left);
+            if other_rule || may_merge {
+
             // FOLD: "ss" -> "s" - from apply_two_token_fold 
             // "foo" "bar" is valid SQL, just ignore second string
             if self.token_vec[left].token_type == TokenType::String &&
@@ -533,7 +652,8 @@ impl<'a> SqliState<'a> {
                     let sz2 = self.token_vec[left + 1].len;
                     let sz3 = sz1 + sz2 + 1; // +1 for space in the middle
                     
-                    if sz3 < 32 { // make sure there is room for ending null
+                    // Rampart patch: the keyword filter first, without building the pair.
+                    if sz3 < 32 && may_merge { // make sure there is room for ending null
                         // Create merged string: a.val + ' ' + b.val
                         // Rampart patch: merged on the stack (upstream: format! and
                         // to_ascii_uppercase). A value that is not UTF-8 took part as
@@ -739,6 +859,7 @@ impl<'a> SqliState<'a> {
                 self.stats_folds += 1;
                 continue;
             }
+            }
             
             // all cases of handling 2 tokens is done and nothing matched. Get one more token
             while more && pos <= LIBINJECTION_SQLI_MAX_TOKENS && pos - left < 3 {
@@ -766,7 +887,15 @@ impl<'a> SqliState<'a> {
             }
             
             /* ALL 3-TOKEN FOLDING RULES - exactly matching C implementation with else-if chain */
-            
+
+            // Rampart patch: a triple that no rule's types admit (three words) skips them.
+            let (a_type, b_type, c_type) = (
+                self.token_vec[left].token_type,
+                self.token_vec[left + 1].token_type,
+                self.token_vec[left + 2].token_type,
+            );
+            if fold_types::THREE[a_type as usize][b_type as usize] & fold_types::bit(c_type) != 0 {
+
             // FOLD: number operator number -> number - from apply_three_token_fold
             if self.token_vec[left].token_type == TokenType::Number &&
                self.token_vec[left + 1].token_type == TokenType::Operator &&
@@ -931,6 +1060,7 @@ impl<'a> SqliState<'a> {
                 }
                 // NOTE: C version falls through here - no continue
             }
+            }
             
             // no folding -- assume left-most token is good, now use the existing 2 tokens -- do not get another
             left += 1;
@@ -981,6 +1111,18 @@ impl<'a> SqliState<'a> {
         left
     }
     
+    /// Rampart patch: false only if the two-word merge of the tokens at `left` and
+    /// `left + 1` ("A B") is certainly no keyword: the keyword filter asked on its length,
+    /// first and last byte, without building it.
+    #[inline]
+    fn merge_may_be_keyword(&self, left: usize) -> bool {
+        // The merge is only looked up below 32 bytes, where the values are the pair's `len`s.
+        sqli_data::pair_may_be_keyword(
+            self.token_vec[left].value_bytes(),
+            self.token_vec[left + 1].value_bytes(),
+        )
+    }
+
     fn is_unary_op(&self, token: &Token) -> bool {
         if token.token_type != TokenType::Operator {
             return false;
