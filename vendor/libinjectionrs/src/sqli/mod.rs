@@ -24,8 +24,9 @@ mod fold_types {
         m
     }
     const ALL: u32 = u32::MAX;
-    /// Token types (there are 28 of them).
-    const N: usize = 28;
+    /// Token types (`Backslash` is the last); each must have its bit in a `u32`.
+    const N: usize = T::Backslash as usize + 1;
+    const _: () = assert!(N <= 32);
 
     /// The two-word merge (`syntax_merge_words`): checked apart, by its value first.
     pub(super) const MERGE_A: u32 = set(&[T::Keyword, T::Bareword, T::Operator, T::Union, T::Function,
@@ -1112,8 +1113,8 @@ impl<'a> SqliState<'a> {
     }
     
     /// Rampart patch: false only if the two-word merge of the tokens at `left` and
-    /// `left + 1` ("A B") is certainly no keyword: the keyword filter asked on its length,
-    /// first and last byte, without building it.
+    /// `left + 1` ("A B") is certainly no keyword: the keyword filter asked on its length and
+    /// its first two and last two bytes, without building it.
     #[inline]
     fn merge_may_be_keyword(&self, left: usize) -> bool {
         // The merge is only looked up below 32 bytes, where the values are the pair's `len`s.
