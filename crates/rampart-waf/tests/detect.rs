@@ -1464,11 +1464,14 @@ fn xss_blacklists_match_in_any_case_and_through_nul_bytes() {
 
 /// The vendored port rules out a two-word keyword ("UNION ALL", "NOT IN") from its length and
 /// four bytes before it builds the pair (`pair_may_be_keyword`): it must let every entry of
-/// the table through, split at any space and written in any case, and every word (a pair
-/// whose one side is empty: the first of "A B" must not pass for "A B" alone).
+/// the table through, split at any space and written in any case; take the same bytes from
+/// the pair as from the joined pair, short sides (one byte, none) included; and rule out
+/// most pairs that are no entry.
 #[test]
 fn keyword_pair_filter_admits_every_entry() {
-    use libinjectionrs::sqli::sqli_data::{lookup_bytes, pair_may_be_keyword, SQL_KEYWORDS};
+    use libinjectionrs::sqli::sqli_data::{
+        lookup_bytes, pair_key, pair_may_be_keyword, SQL_KEYWORDS,
+    };
     use libinjectionrs::sqli::TokenType;
     let mut pairs = 0;
     let mut ruled_out = 0;
@@ -1479,7 +1482,7 @@ fn keyword_pair_filter_admits_every_entry() {
                 assert!(pair_may_be_keyword(a, b), "{w:?} split at {i}");
                 pairs += 1;
             }
-            // Two words of the table that do not make an entry together are mostly ruled out.
+            // A word of the table and a number make no entry, and are mostly ruled out.
             let other = format!("{w} {}", k.word.len());
             if lookup_bytes(other.as_bytes()) == TokenType::Bareword
                 && !pair_may_be_keyword(w.as_bytes(), k.word.len().to_string().as_bytes())
@@ -1491,4 +1494,17 @@ fn keyword_pair_filter_admits_every_entry() {
     assert!(pairs > 100, "{pairs}");
     // The filter is worth asking: most pairs that are no entry fail it.
     assert!(ruled_out > SQL_KEYWORDS.len(), "{ruled_out}");
+
+    // The key of a word is its bytes 0, 1 (or 0), len - 2 (or 0) and len - 1; the pair's
+    // must be the joined pair's, for sides of every short length.
+    let sides = ["", "a", "I", "IS", "Or", "NOT", "union", "x_1"];
+    for a in sides {
+        for b in sides {
+            let joined = format!("{a} {b}");
+            let w = joined.as_bytes();
+            let n = w.len();
+            let key = [w[0], w[1.min(n - 1)], w[n.saturating_sub(2)], w[n - 1]];
+            assert_eq!(pair_key(a.as_bytes(), b.as_bytes()), (n, key), "{joined:?}");
+        }
+    }
 }

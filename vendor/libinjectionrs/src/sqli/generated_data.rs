@@ -9662,6 +9662,14 @@ pub fn may_be_keyword(len: usize, key: [u8; 4]) -> bool {
 /// building it.
 #[inline]
 pub fn pair_may_be_keyword(a: &[u8], b: &[u8]) -> bool {
+    let (len, key) = pair_key(a, b);
+    may_be_keyword(len, key)
+}
+
+/// Rampart patch: the length of "`a` `b`" and its bytes 0, 1 (or 0), `len - 2` (or 0) and
+/// `len - 1`, without building it: what [`may_be_keyword`] asks of a word.
+#[inline]
+pub fn pair_key(a: &[u8], b: &[u8]) -> (usize, [u8; 4]) {
     let len = a.len() + b.len() + 1;
     let key = match (a, b) {
         // Two words of two bytes or more (nearly every pair that gets here).
@@ -9676,7 +9684,7 @@ pub fn pair_may_be_keyword(a: &[u8], b: &[u8]) -> bool {
             [at(0), at(1.min(len - 1)), at(len.saturating_sub(2)), at(len - 1)]
         }
     };
-    may_be_keyword(len, key)
+    (len, key)
 }
 
 #[inline(never)]
