@@ -9,10 +9,9 @@ use crate::model::{
     Comparison, Fallback, ForwardedPosition, InvalidFallback, LabelScope, MatchScope, Oversize,
     Positional,
 };
-use crate::request::{Parsed, WafRequest};
+use crate::request::{Parsed, ValueMemo, WafRequest, BODY, HEADER_ORDER, METHOD, QUERY, URI_PATH};
 use crate::transform::{self, TransformType};
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -85,15 +84,17 @@ struct Eval<'p, 'r, 'a> {
     /// Detector verdicts of this request by value hash: (length, verdict).
     /// The keys are already keyed SipHash values, so the map itself hashes them with Fx.
     memo: std::collections::HashMap<u64, (usize, bool), BuildFx>,
+    /// Detector verdicts of values the transformations left as they were, by detector,
+    /// address and length (the value lives in the request or `p` for the whole
+    /// evaluation): most values, asked for without hashing their bytes.
+    memo_at: std::collections::HashMap<(usize, usize, u8), bool, BuildFx>,
     /// Transformed values of this request: several statements usually apply the same
     /// transformations to the same field. Keyed by the value's address and length (every
     /// value lives in the request or in `p` for the whole evaluation, which the `'p`
     /// lifetime of [`Eval::transformed`] enforces) and the chain; `None`: unchanged.
     transformed: TransformCache,
-    /// The trigger classes of short values (`transform::classes`), by address and length:
-    /// a value usually meets several transformation chains.
-    classes: std::collections::HashMap<(usize, usize), u32, BuildFx>,
-    /// Which patterns of a regex group match a value: keyed by the group and the value's
+    /// Which patterns of a regex group match a value, for values where some did (and for
+    /// every value past group 64; see [`ValueMemo`]): keyed by the group and the value's
     /// address and length (the group fixes the transformations; values live for `'p`).
     regex_hits: RegexHits,
     /// The ACL's lazy DFA caches, for this evaluation.
@@ -119,15 +120,13 @@ impl CompiledAcl {
     fn run(&self, req: &WafRequest<'_>, now_ms: u64, trace: bool) -> Decision {
         let parsed = Parsed::new(req, self.body_limit);
         let mut ev = Eval {
-            // Sized for a typical request (a few dozen detector verdicts and regex groups'
-            // answers), so they do not grow and rehash while it is evaluated.
-            memo: std::collections::HashMap::with_capacity_and_hasher(64, BuildFx::default()),
+            // Sized for a typical request (a few dozen detector verdicts), so that it does
+            // not grow and rehash while it is evaluated. The others stay small (transformed
+            // values, regex groups that matched) and allocate only when used.
+            memo: std::collections::HashMap::default(),
+            memo_at: std::collections::HashMap::with_capacity_and_hasher(64, BuildFx::default()),
             transformed: std::collections::HashMap::default(),
-            classes: std::collections::HashMap::with_capacity_and_hasher(128, BuildFx::default()),
-            regex_hits: std::collections::HashMap::with_capacity_and_hasher(
-                128,
-                BuildFx::default(),
-            ),
+            regex_hits: std::collections::HashMap::default(),
             caches: self.caches.take(),
             p: &parsed,
             labels: Vec::new(),
@@ -457,7 +456,14 @@ impl<'p> Eval<'p, '_, '_> {
     /// SQL injection and XSS detectors are the expensive ones and several statements often
     /// hand them the same bytes (transformations that changed nothing): their verdicts are
     /// remembered for the request, as are regex groups' answers per value.
-    fn run_test(&mut self, test: &Test, raw: &'p [u8], v: &[u8], detectable: bool) -> bool {
+    fn run_test(
+        &mut self,
+        test: &Test,
+        raw: &'p [u8],
+        v: &[u8],
+        detectable: bool,
+        memo: &ValueMemo,
+    ) -> bool {
         match test {
             Test::Bytes(needle, pos) => byte_match(v, needle, *pos),
             Test::Regex { re, lazy, .. } => {
@@ -466,26 +472,52 @@ impl<'p> Eval<'p, '_, '_> {
                     None => re.is_match(v),
                 }
             }
-            Test::Grouped(g, i) => self.grouped(g, *i, raw, v),
+            Test::Grouped(g, i) => self.grouped(g, *i, raw, v, memo),
             Test::RegexSet(set) => set.is_match(v),
             // Single words cannot be SQL injection (see `could_be_sqli`): no need to hash them.
             Test::Sqli(s) => {
                 detectable
                     && detect::could_be_sqli(v)
-                    && self.memo(*s as u8, v, |v| detect::is_sqli(v, *s))
+                    && self.memo(*s as u8, raw, v, |v| detect::is_sqli(v, *s))
             }
             // Most values cannot be XSS (see `could_be_xss`): no need to hash them for the memo.
-            Test::Xss => detectable && detect::could_be_xss(v) && self.memo(2, v, detect::is_xss),
+            Test::Xss => {
+                detectable && detect::could_be_xss(v) && self.memo(2, raw, v, detect::is_xss)
+            }
             Test::Size(op, n) => compare(*op, v.len() as u64, *n),
         }
     }
 
     /// Pattern `index` of group `g` on `v` (`raw` transformed by the group's chain): the
-    /// group's set runs once per value and request.
-    fn grouped(&mut self, g: &RegexGroup, index: usize, raw: &'p [u8], v: &[u8]) -> bool {
+    /// group's set runs once per value and request. The value's memo says which groups ran
+    /// on it and matched (ids below 64); `regex_hits` keeps which patterns matched, and
+    /// every answer of the groups past 64.
+    fn grouped(
+        &mut self,
+        g: &RegexGroup,
+        index: usize,
+        raw: &'p [u8],
+        v: &[u8],
+        memo: &ValueMemo,
+    ) -> bool {
         let key = (g.id, raw.as_ptr() as usize, raw.len());
-        if let Some(m) = self.regex_hits.get(&key) {
-            return m.as_ref().is_some_and(|m| m.matched(index));
+        let bit = group_bit(g.id);
+        match bit {
+            Some(bit) if memo.ran.get() & bit != 0 => {
+                if memo.hit.get() & bit == 0 {
+                    return false;
+                }
+                return self
+                    .regex_hits
+                    .get(&key)
+                    .is_some_and(|m| m.as_ref().is_some_and(|m| m.matched(index)));
+            }
+            Some(_) => {}
+            None => {
+                if let Some(m) = self.regex_hits.get(&key) {
+                    return m.as_ref().is_some_and(|m| m.matched(index));
+                }
+            }
         }
         // Most values match no pattern: the plain search stops at the first match and has
         // the faster inner loop; the overlapping one only runs to say which matched.
@@ -499,14 +531,32 @@ impl<'p> Eval<'p, '_, '_> {
         };
         let m = any.then(|| g.set.matches(v));
         let hit = m.as_ref().is_some_and(|m| m.matched(index));
-        self.regex_hits.insert(key, m);
+        if let Some(bit) = bit {
+            memo.ran.set(memo.ran.get() | bit);
+            if any {
+                memo.hit.set(memo.hit.get() | bit);
+            }
+        }
+        if any || bit.is_none() {
+            self.regex_hits.insert(key, m);
+        }
         hit
     }
 
-    fn memo(&mut self, kind: u8, v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
+    /// `f(v)` (a detector's verdict), remembered for the request: `v` is `raw` transformed.
+    fn memo(&mut self, kind: u8, raw: &'p [u8], v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
         use std::hash::{BuildHasher, Hasher};
         if v.is_empty() {
             return f(v);
+        }
+        if std::ptr::eq(raw, v) {
+            let key = (raw.as_ptr() as usize, raw.len(), kind);
+            if let Some(&hit) = self.memo_at.get(&key) {
+                return hit;
+            }
+            let hit = f(v);
+            self.memo_at.insert(key, hit);
+            return hit;
         }
         let mut h = memo_hasher().build_hasher();
         h.write_u8(kind);
@@ -523,15 +573,13 @@ impl<'p> Eval<'p, '_, '_> {
     }
 
     /// `raw` after the transformations `ts`, computed once per request and chain; `None` when
-    /// they change nothing.
-    /// `known`: where the value keeps its classes itself (a JSON item), instead of this
-    /// evaluation's map.
+    /// they change nothing. `memo`: the value's memo (for its trigger classes).
     fn transformed(
         &mut self,
         ts: &[TransformType],
         triggers: u32,
         raw: &'p [u8],
-        known: Option<&Cell<Option<u32>>>,
+        memo: &ValueMemo,
     ) -> Transformed {
         // No trigger class at all (a chain of `NONE`): nothing in it can change a value
         // (`tests/transform.rs` holds every transformation to its triggers).
@@ -541,17 +589,11 @@ impl<'p> Eval<'p, '_, '_> {
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
         // chain twice, and caching costs more than transforming them again.
         if raw.len() < CACHE_MIN {
-            let present = match known {
-                Some(cell) => cell.get().unwrap_or_else(|| {
-                    let c = transform::classes(raw);
-                    cell.set(Some(c));
-                    c
-                }),
-                None => *self
-                    .classes
-                    .entry((raw.as_ptr() as usize, raw.len()))
-                    .or_insert_with(|| transform::classes(raw)),
-            };
+            let present = memo.classes.get().unwrap_or_else(|| {
+                let c = transform::classes(raw);
+                memo.classes.set(Some(c));
+                c
+            });
             // None of the chain's transformations would change the value (most values).
             if present & triggers == 0 {
                 return Transformed::Same;
@@ -590,31 +632,40 @@ impl<'p> Eval<'p, '_, '_> {
         lowercased: bool,
     ) -> bool {
         let p = self.p;
-        let check_known = |this: &mut Self,
-                           what: Where<'p>,
-                           raw: &'p [u8],
-                           secret: bool,
-                           known: Option<&Cell<Option<u32>>>|
+        let check = |this: &mut Self,
+                     what: Where<'p>,
+                     raw: &'p [u8],
+                     secret: bool,
+                     memo: &'p ValueMemo|
          -> bool {
             // A regex group that already ran on this value answers a miss without even
             // transforming it again.
             if let Test::Grouped(g, i) = test {
-                let key = (g.id, raw.as_ptr() as usize, raw.len());
-                if this
-                    .regex_hits
-                    .get(&key)
-                    .is_some_and(|m| !m.as_ref().is_some_and(|m| m.matched(*i)))
-                {
-                    return false;
+                match group_bit(g.id) {
+                    Some(bit) => {
+                        if memo.ran.get() & bit != 0 && memo.hit.get() & bit == 0 {
+                            return false;
+                        }
+                    }
+                    None => {
+                        let key = (g.id, raw.as_ptr() as usize, raw.len());
+                        if this
+                            .regex_hits
+                            .get(&key)
+                            .is_some_and(|m| !m.as_ref().is_some_and(|m| m.matched(*i)))
+                        {
+                            return false;
+                        }
+                    }
                 }
             }
-            let t = this.transformed(ts, triggers, raw, known);
+            let t = this.transformed(ts, triggers, raw, memo);
             let v: &[u8] = match &t {
                 Transformed::Same => raw,
                 Transformed::Owned(v) => v,
                 Transformed::Shared(v) => v,
             };
-            let hit = this.run_test(test, raw, v, what.detectable());
+            let hit = this.run_test(test, raw, v, what.detectable(), memo);
             if hit {
                 let mut loc = PendingLoc::new(what, ts, v, secret);
                 if lowercased {
@@ -624,29 +675,45 @@ impl<'p> Eval<'p, '_, '_> {
             }
             hit
         };
-        let check = |this: &mut Self, what: Where<'p>, raw: &'p [u8], secret: bool| {
-            check_known(this, what, raw, secret, None)
-        };
         match field {
-            CField::UriPath => check(self, Where::Field("UriPath"), p.req.uri_path, false),
-            CField::QueryString => check(self, Where::Field("QueryString"), p.req.query, false),
-            CField::Method => check(self, Where::Field("Method"), p.req.method.as_bytes(), false),
+            CField::UriPath => check(
+                self,
+                Where::Field("UriPath"),
+                p.req.uri_path,
+                false,
+                &p.fixed[URI_PATH],
+            ),
+            CField::QueryString => check(
+                self,
+                Where::Field("QueryString"),
+                p.req.query,
+                false,
+                &p.fixed[QUERY],
+            ),
+            CField::Method => check(
+                self,
+                Where::Field("Method"),
+                p.req.method.as_bytes(),
+                false,
+                &p.fixed[METHOD],
+            ),
             CField::AllQueryArguments => {
-                for (k, v) in p.query_args() {
-                    if check(self, Where::Named("AllQueryArguments", k), v, false) {
+                for ((k, v), c) in p.query_args().iter().zip(p.arg_memos()) {
+                    if check(self, Where::Named("AllQueryArguments", k), v, false, c) {
                         return true;
                     }
                 }
                 false
             }
             CField::SingleQueryArgument(n) => {
-                for (k, v) in p.query_args() {
+                for ((k, v), c) in p.query_args().iter().zip(p.arg_memos()) {
                     if k.eq_ignore_ascii_case(n.as_bytes())
                         && check(
                             self,
                             Where::Named("SingleQueryArgument", n.as_bytes()),
                             v,
                             false,
+                            c,
                         )
                     {
                         return true;
@@ -656,8 +723,17 @@ impl<'p> Eval<'p, '_, '_> {
             }
             CField::SingleHeader(n) => {
                 let secret = is_secret_header(n);
-                for v in p.header_values(n) {
-                    if check(self, Where::Named("SingleHeader", n.as_bytes()), v, secret) {
+                let memos = p.header_memos();
+                for (i, (name, v)) in p.req.headers.iter().enumerate() {
+                    if name.eq_ignore_ascii_case(n)
+                        && check(
+                            self,
+                            Where::Named("SingleHeader", n.as_bytes()),
+                            v,
+                            secret,
+                            &memos[2 * i + 1],
+                        )
+                    {
                         return true;
                     }
                 }
@@ -682,7 +758,8 @@ impl<'p> Eval<'p, '_, '_> {
                     }
                 }
                 let mut budget = 8192usize;
-                for (n, v) in p.req.headers.iter().take(200) {
+                let memos = p.header_memos();
+                for (i, (n, v)) in p.req.headers.iter().take(200).enumerate() {
                     if !filter.admits(n.as_bytes(), true) {
                         continue;
                     }
@@ -694,12 +771,12 @@ impl<'p> Eval<'p, '_, '_> {
                     let secret = is_secret_header(n);
                     let label = Where::Named("Headers", n.as_bytes());
                     if matches!(scope, MatchScope::Key | MatchScope::All)
-                        && check(self, label, n.as_bytes(), false)
+                        && check(self, label, n.as_bytes(), false, &memos[2 * i])
                     {
                         return true;
                     }
                     if matches!(scope, MatchScope::Value | MatchScope::All)
-                        && check(self, label, v, secret)
+                        && check(self, label, v, secret, &memos[2 * i + 1])
                     {
                         return true;
                     }
@@ -720,19 +797,20 @@ impl<'p> Eval<'p, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                for (k, v) in cookies.iter().take(200) {
+                let memos = p.cookie_memos();
+                for (i, (k, v)) in cookies.iter().take(200).enumerate() {
                     if !filter.admits(k, false) {
                         continue;
                     }
                     let label = Where::Named("Cookies", k);
                     if matches!(scope, MatchScope::Key | MatchScope::All)
-                        && check(self, label, k, false)
+                        && check(self, label, k, false, &memos[2 * i])
                     {
                         return true;
                     }
                     // Cookie values are credentials often: never shown in excerpts.
                     if matches!(scope, MatchScope::Value | MatchScope::All)
-                        && check(self, label, v, true)
+                        && check(self, label, v, true, &memos[2 * i + 1])
                     {
                         return true;
                     }
@@ -756,7 +834,7 @@ impl<'p> Eval<'p, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                check(self, Where::Field("Body"), p.body(), false)
+                check(self, Where::Field("Body"), p.body(), false, &p.fixed[BODY])
             }
             CField::JsonBody {
                 paths,
@@ -783,6 +861,7 @@ impl<'p> Eval<'p, '_, '_> {
                             Where::Field("JsonBody(invalid JSON, as string)"),
                             p.body(),
                             false,
+                            &p.fixed[BODY],
                         ),
                     };
                 };
@@ -811,7 +890,7 @@ impl<'p> Eval<'p, '_, '_> {
                         path: item.path,
                         scalar: !(item.is_key || item.is_string),
                     };
-                    if wanted && check_known(self, what, item.value, false, Some(item.classes)) {
+                    if wanted && check(self, what, item.value, false, item.memo) {
                         return true;
                     }
                 }
@@ -825,7 +904,13 @@ impl<'p> Eval<'p, '_, '_> {
                         Oversize::Continue => {}
                     }
                 }
-                check(self, Where::Field("HeaderOrder"), p.header_order(), false)
+                check(
+                    self,
+                    Where::Field("HeaderOrder"),
+                    p.header_order(),
+                    false,
+                    &p.fixed[HEADER_ORDER],
+                )
             }
         }
     }
@@ -1075,6 +1160,11 @@ impl std::hash::Hasher for Fx {
 }
 
 type BuildFx = std::hash::BuildHasherDefault<Fx>;
+
+/// Group `id`'s bit in a [`ValueMemo`]; `None` past 64 groups.
+fn group_bit(id: usize) -> Option<u64> {
+    (id < 64).then(|| 1 << id)
+}
 
 /// (group, address, length) -> which of the group's patterns match the value (`None`: none).
 type RegexHits =

@@ -8,21 +8,22 @@
 //! keeps one of them; the WAF inspects them all).
 //!
 //! An item's JSON Pointer is not stored whole: each key and array index is one segment
-//! (its escaped text and its parent's segment), and a pointer is put together only when
-//! asked for (a path filter, a match to report). Storing whole pointers would let a long key
-//! over many array elements turn a 16 KB body into megabytes of copies.
+//! (where its key lies, or its index, and its parent's segment), and a pointer is put
+//! together, escaped, only when asked for (a path filter, a match to report): the managed
+//! rule groups inspect every item and ask for none. Storing whole pointers would let a long
+//! key over many array elements turn a 16 KB body into megabytes of copies.
 //!
 //! Hand-written rather than serde_json's deserializer driving a visitor, which it replaced:
 //! the WAF walks every JSON body, and this pass costs about a quarter of what that one did
 //! (serde_json parsed numbers to print them again, and checked each string's UTF-8
 //! separately). The tests hold it to serde_json on generated documents.
 
-use std::cell::Cell;
+use crate::request::ValueMemo;
 use std::ops::Range;
 
 /// The items of a valid JSON body.
 pub(crate) struct JsonItems {
-    /// Unescaped strings and path segments (everything else is a slice of the body).
+    /// Unescaped strings (everything else is a slice of the body).
     text: Vec<u8>,
     items: Vec<Item>,
     segments: Vec<Segment>,
@@ -37,9 +38,8 @@ pub(crate) struct JsonItem<'p> {
     pub is_string: bool,
     /// The key, the string's content, or the scalar's JSON text as written.
     pub value: &'p [u8],
-    /// The value's trigger classes (`transform::classes`) once a statement asked for them:
-    /// every statement with transformations asks, and the item answers the next ones.
-    pub classes: &'p Cell<Option<u32>>,
+    /// What the evaluation has learnt about the value.
+    pub memo: &'p ValueMemo,
 }
 
 struct Item {
@@ -47,9 +47,10 @@ struct Item {
     value: Span,
     is_key: bool,
     is_string: bool,
-    classes: Cell<Option<u32>>,
+    memo: ValueMemo,
 }
 
+#[derive(Clone)]
 enum Span {
     Body(Range<usize>),
     Text(Range<usize>),
@@ -59,31 +60,44 @@ enum Span {
 type SegmentId = u32;
 const ROOT: SegmentId = SegmentId::MAX;
 
-/// `/key` (escaped) or `/index`, under its parent's pointer.
+/// A member's key (unescaped, where its item's value lies) or an array index, under its
+/// parent's pointer.
 struct Segment {
     parent: SegmentId,
-    text: Range<usize>,
+    step: Step,
+}
+
+enum Step {
+    Key(Span),
+    Index(usize),
 }
 
 /// The JSON Pointer of an item, put together on demand.
 #[derive(Clone, Copy)]
 pub(crate) struct JsonPath<'p> {
     items: &'p JsonItems,
+    body: &'p [u8],
     id: SegmentId,
 }
 
 impl JsonPath<'_> {
     /// Appends the pointer (`/a/0/b`; nothing for the whole document) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let start = out.len();
+        // Leaf first, then written from the root: the nesting depth is bounded by the
+        // parser ([`MAX_DEPTH`]).
+        let mut steps = Vec::new();
         let mut id = self.id;
-        // Leaf first, then reversed: the nesting depth is bounded by the parser
-        // ([`MAX_DEPTH`]).
         while let Some(seg) = self.items.segments.get(id as usize) {
-            out.extend(self.items.text[seg.text.clone()].iter().rev());
+            steps.push(&seg.step);
             id = seg.parent;
         }
-        out[start..].reverse();
+        for step in steps.into_iter().rev() {
+            out.push(b'/');
+            match step {
+                Step::Key(span) => escape_segment(out, self.items.span(self.body, span)),
+                Step::Index(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            }
+        }
     }
 
     pub fn to_vec(self) -> Vec<u8> {
@@ -105,10 +119,10 @@ impl JsonItems {
             at: 0,
             path: ROOT,
             // Sized for the body at once: growing them cost about an eighth of the walk of
-            // a typical 1 KB API body (an item every dozen bytes or so; keys and indexes
-            // are most of `text`).
+            // a typical 1 KB API body (an item every dozen bytes or so). `text` holds only
+            // strings with escapes, which most bodies have none of.
             out: JsonItems {
-                text: Vec::with_capacity(body.len() / 4),
+                text: Vec::new(),
                 items: Vec::with_capacity(body.len() / 12 + 8),
                 segments: Vec::with_capacity(body.len() / 16 + 8),
             },
@@ -124,16 +138,21 @@ impl JsonItems {
         self.items.iter().map(move |i| JsonItem {
             path: JsonPath {
                 items: self,
+                body,
                 id: i.path,
             },
             is_key: i.is_key,
             is_string: i.is_string,
-            value: match &i.value {
-                Span::Body(r) => &body[r.clone()],
-                Span::Text(r) => &self.text[r.clone()],
-            },
-            classes: &i.classes,
+            value: self.span(body, &i.value),
+            memo: &i.memo,
         })
+    }
+
+    fn span<'p>(&'p self, body: &'p [u8], span: &Span) -> &'p [u8] {
+        match span {
+            Span::Body(r) => &body[r.clone()],
+            Span::Text(r) => &self.text[r.clone()],
+        }
     }
 }
 
@@ -185,7 +204,7 @@ impl Parser<'_> {
             value,
             is_key,
             is_string,
-            classes: Cell::new(None),
+            memo: ValueMemo::default(),
         });
     }
 
@@ -281,7 +300,7 @@ impl Parser<'_> {
         let mut i = 0usize;
         loop {
             self.path = parent;
-            self.enter(|text| text.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()));
+            self.enter(Step::Index(i));
             self.value(depth)?;
             if !self.more(b']')? {
                 self.path = parent;
@@ -302,7 +321,7 @@ impl Parser<'_> {
                 return None;
             }
             let key = self.string()?;
-            self.enter_key(&key);
+            self.enter(Step::Key(key.clone()));
             self.push(key, true, true);
             self.ws();
             self.eat(b':')?;
@@ -401,32 +420,14 @@ impl Parser<'_> {
         Some(n)
     }
 
-    /// Makes `/` and `bytes` a segment under the current path, and the current path.
-    fn enter(&mut self, bytes: impl FnOnce(&mut Vec<u8>)) {
-        let start = self.out.text.len();
-        self.out.text.push(b'/');
-        bytes(&mut self.out.text);
+    /// Makes `step` a segment under the current path, and the current path.
+    fn enter(&mut self, step: Step) {
         self.out.segments.push(Segment {
             parent: self.path,
-            text: start..self.out.text.len(),
+            step,
         });
         // At most one segment per key or element, so fewer than the body has bytes.
         self.path = (self.out.segments.len() - 1) as SegmentId;
-    }
-
-    /// Enters the member whose key is at `key` (escaped in the pointer: `~` is `~0`, `/`
-    /// is `~1`).
-    fn enter_key(&mut self, key: &Span) {
-        let (src, range) = match key {
-            Span::Body(r) => (self.b, r.clone()),
-            // The unescaped key is copied first: `text` grows while it is read.
-            Span::Text(r) => {
-                let k = self.out.text[r.clone()].to_vec();
-                self.enter(|text| escape_segment(text, &k));
-                return;
-            }
-        };
-        self.enter(|text| escape_segment(text, &src[range]));
     }
 }
 
@@ -458,7 +459,7 @@ fn plain_run(b: &[u8], from: usize) -> usize {
         .unwrap_or(b.len() - at)
 }
 
-/// Appends key `k` to a pointer segment, `~` as `~0` and `/` as `~1`.
+/// Appends key `k` to a pointer, `~` as `~0` and `/` as `~1`.
 fn escape_segment(text: &mut Vec<u8>, k: &[u8]) {
     if !k.iter().any(|&b| b == b'~' || b == b'/') {
         text.extend_from_slice(k);

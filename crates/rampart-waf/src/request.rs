@@ -2,7 +2,7 @@
 //! lazily and at most once per request.
 
 use crate::json_body::{JsonItem, JsonItems};
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::net::IpAddr;
 
 /// A request as the WAF sees it: the bytes as the client sent them (path and query not
@@ -40,6 +40,29 @@ impl<'a> WafRequest<'a> {
     }
 }
 
+/// What an evaluation has learnt about one value (a header's name or value, a query
+/// argument, a cookie, a JSON item, a single-valued field), kept with the value instead of
+/// in maps keyed by its address: a value meets many statements.
+#[derive(Default)]
+pub(crate) struct ValueMemo {
+    /// The value's trigger classes (`transform::classes`) once a statement asked for them:
+    /// every statement with transformations asks.
+    pub classes: Cell<Option<u32>>,
+    /// The regex groups (by id, below 64) whose set has run on the value (after the group's
+    /// transformations).
+    pub ran: Cell<u64>,
+    /// Of those, the groups with a pattern that matched (which ones: the evaluation's
+    /// `regex_hits`).
+    pub hit: Cell<u64>,
+}
+
+/// Where the single-valued fields keep their memos in [`Parsed::fixed`].
+pub(crate) const URI_PATH: usize = 0;
+pub(crate) const QUERY: usize = 1;
+pub(crate) const METHOD: usize = 2;
+pub(crate) const BODY: usize = 3;
+pub(crate) const HEADER_ORDER: usize = 4;
+
 /// Per-evaluation caches of the parsed fields.
 pub(crate) struct Parsed<'r, 'a> {
     pub req: &'r WafRequest<'a>,
@@ -48,6 +71,18 @@ pub(crate) struct Parsed<'r, 'a> {
     cookies: OnceCell<Vec<(Vec<u8>, Vec<u8>)>>,
     json: OnceCell<Option<JsonItems>>,
     header_order: OnceCell<Vec<u8>>,
+    /// The memos of the single-valued fields (indexed by [`URI_PATH`] and the others).
+    pub fixed: [ValueMemo; 5],
+    /// The memos of each header's name (`2 * i`) and value (`2 * i + 1`).
+    header_memos: OnceCell<Box<[ValueMemo]>>,
+    /// The memos of each query argument's value.
+    arg_memos: OnceCell<Box<[ValueMemo]>>,
+    /// The memos of each cookie's name (`2 * i`) and value (`2 * i + 1`).
+    cookie_memos: OnceCell<Box<[ValueMemo]>>,
+}
+
+fn memos(n: usize) -> Box<[ValueMemo]> {
+    (0..n).map(|_| ValueMemo::default()).collect()
 }
 
 impl<'r, 'a> Parsed<'r, 'a> {
@@ -59,7 +94,29 @@ impl<'r, 'a> Parsed<'r, 'a> {
             cookies: OnceCell::new(),
             json: OnceCell::new(),
             header_order: OnceCell::new(),
+            fixed: Default::default(),
+            header_memos: OnceCell::new(),
+            arg_memos: OnceCell::new(),
+            cookie_memos: OnceCell::new(),
         }
+    }
+
+    /// Where header `i`'s name (`2 * i`) and value (`2 * i + 1`) keep their memos.
+    pub fn header_memos(&self) -> &[ValueMemo] {
+        self.header_memos
+            .get_or_init(|| memos(2 * self.req.headers.len()))
+    }
+
+    /// Where query argument `i`'s value keeps its memo.
+    pub fn arg_memos(&self) -> &[ValueMemo] {
+        self.arg_memos
+            .get_or_init(|| memos(self.query_args().len()))
+    }
+
+    /// Where cookie `i`'s name (`2 * i`) and value (`2 * i + 1`) keep their memos.
+    pub fn cookie_memos(&self) -> &[ValueMemo] {
+        self.cookie_memos
+            .get_or_init(|| memos(2 * self.cookies().len()))
     }
 
     /// The inspected part of the body.

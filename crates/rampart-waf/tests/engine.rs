@@ -377,6 +377,145 @@ fn grouped_regexes_answer_for_their_own_pattern() {
     assert!(matched(&req("POST", "/").body("nothing here")).is_empty());
 }
 
+/// Detector verdicts are remembered per request and value, each detector (SQLi `LOW`, SQLi
+/// `HIGH`, XSS) on its own: statements asking another detector about the same value, first
+/// or later, get that detector's answer.
+#[test]
+fn detector_verdicts_are_not_shared_between_detectors() {
+    let field = || json!({"SingleHeader": {"Name": "x-v"}});
+    let sqli = |level: &str| {
+        json!({"SqliMatchStatement": {"FieldToMatch": field(), "SensitivityLevel": level,
+            "TextTransformations": tts(&["NONE"])}})
+    };
+    let xss = || {
+        json!({"XssMatchStatement": {"FieldToMatch": field(),
+            "TextTransformations": tts(&["NONE"])}})
+    };
+    let a = acl(json!([
+        rule("low", 0, sqli("LOW"), "Count"),
+        rule("high", 1, sqli("HIGH"), "Count"),
+        rule("xss", 2, xss(), "Count"),
+        rule("low-again", 3, sqli("LOW"), "Count"),
+        rule("high-again", 4, sqli("HIGH"), "Count"),
+    ]));
+    let matched = |v: &str| -> Vec<String> {
+        req("GET", "/")
+            .header("x-v", v)
+            .eval(&a)
+            .matches
+            .iter()
+            .map(|m| m.rule.clone())
+            .collect()
+    };
+    // `1 union`: HIGH only (a fragment libinjection excuses).
+    assert_eq!(matched("1 union"), ["high", "high-again"]);
+    assert_eq!(matched("<script>alert(1)</script>"), ["xss"]);
+    assert_eq!(
+        matched("1' or '1'='1"),
+        ["low", "high", "low-again", "high-again"]
+    );
+    assert!(matched("O'Brien").is_empty());
+}
+
+/// A value remembers which of the first 64 regex groups ran on it and matched; groups past
+/// 64 keep their answers in a map. With 70 groups (one per transformation chain, each of
+/// a matching and a missing pattern, asked in both orders), every statement still answers
+/// for its own pattern, on a header and on a JSON body's items.
+#[test]
+fn grouped_regexes_past_64_groups_answer_for_their_own_pattern() {
+    // Transformations that leave the test values as they are.
+    let kinds = [
+        "LOWERCASE",
+        "URL_DECODE",
+        "URL_DECODE_UNI",
+        "HTML_ENTITY_DECODE",
+        "COMPRESS_WHITE_SPACE",
+        "JS_DECODE",
+        "CSS_DECODE",
+        "REMOVE_NULLS",
+        "REPLACE_NULLS",
+        "ESCAPE_SEQ_DECODE",
+    ];
+    let mut chains: Vec<Vec<&str>> = kinds.iter().map(|k| vec![*k]).collect();
+    for a in kinds {
+        for b in kinds {
+            if a != b && chains.len() < 70 {
+                chains.push(vec![a, b]);
+            }
+        }
+    }
+    assert_eq!(chains.len(), 70);
+    let header = || json!({"SingleHeader": {"Name": "x-v"}});
+    let json_body = || {
+        json!({"JsonBody": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE",
+        "InvalidFallbackBehavior": "NO_MATCH"}})
+    };
+    let mut rules = Vec::new();
+    for (i, chain) in chains.iter().enumerate() {
+        // Even chains ask the missing pattern first, odd ones the matching one.
+        let (first, second) = if i % 2 == 0 {
+            ("beta", "alpha")
+        } else {
+            ("alpha", "beta")
+        };
+        for (j, (field, p)) in [
+            (header(), first),
+            (header(), second),
+            (json_body(), first),
+            (json_body(), second),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let kind = if field.get("SingleHeader").is_some() {
+                "h"
+            } else {
+                "j"
+            };
+            rules.push(rule(
+                &format!("{kind}-{p}-{i}"),
+                (i * 4 + j) as i64,
+                regex(field, &format!("^{p}"), chain),
+                "Count",
+            ));
+        }
+    }
+    let a = acl(Value::Array(rules));
+    let matched = |r: &Req| -> Vec<String> {
+        let mut m: Vec<String> = r.eval(&a).matches.iter().map(|m| m.rule.clone()).collect();
+        m.sort();
+        m
+    };
+    let want = |kinds: &[&str]| -> Vec<String> {
+        let mut w: Vec<String> = kinds
+            .iter()
+            .flat_map(|k| (0..70).map(move |i| format!("{k}-alpha-{i}")))
+            .collect();
+        w.sort();
+        w
+    };
+    assert_eq!(
+        matched(
+            &req("POST", "/")
+                .header("x-v", "alpha one")
+                .body(r#"{"a":"alpha two","b":["gamma beta"]}"#)
+        ),
+        want(&["h", "j"])
+    );
+    assert_eq!(
+        matched(
+            &req("POST", "/")
+                .header("x-v", "gamma")
+                .body(r#"{"k":"alpha"}"#)
+        ),
+        want(&["j"])
+    );
+    assert_eq!(
+        matched(&req("POST", "/").header("x-v", "alpha").body("{}")),
+        want(&["h"])
+    );
+}
+
 #[test]
 fn fields_query_headers_cookies_method_header_order() {
     let r = req("PUT", "/p?a=1&Token=evil&b")
