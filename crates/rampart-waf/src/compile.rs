@@ -261,6 +261,36 @@ pub(crate) struct RegexGroup {
     pub set: regex::bytes::RegexSet,
     /// The set as a [`Lazy`] DFA, for whether any pattern matches, when one was built.
     pub lazy: Option<Lazy>,
+    /// The groups of every chain on the same values, together.
+    pub field_set: Option<Arc<FieldSet>>,
+}
+
+/// Every regex group on the same values (one per transformation chain: the managed rule
+/// groups have seven on the body), as one set. On a value that none of the chains would
+/// change (most values: their chains decode what ordinary text does not hold), one pass of
+/// it answers every group: when nothing matches, each group is known to miss without a
+/// pass of its own.
+#[derive(Debug)]
+pub(crate) struct FieldSet {
+    /// Unique within the ACL, below 64 (a bit of a value's memo).
+    pub id: usize,
+    pub set: regex::bytes::RegexSet,
+    pub lazy: Option<Lazy>,
+    /// The trigger classes of every member's chain: a value with none of them is the value
+    /// each chain hands its group.
+    pub triggers: u32,
+    /// The members' bits (group ids, all below 64).
+    pub members: u64,
+}
+
+impl FieldSet {
+    /// Whether any member's pattern matches `v`.
+    pub(crate) fn is_match(&self, caches: &mut crate::lazy::Caches, v: &[u8]) -> bool {
+        match self.lazy.as_ref().and_then(|l| l.is_match(caches, v)) {
+            Some(m) => m,
+            None => self.set.is_match(v),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -1553,43 +1583,90 @@ fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
     }
 }
 
+/// The regex patterns of one field and transformation chain, and the chain's trigger classes.
+struct ChainPatterns {
+    patterns: Vec<String>,
+    triggers: u32,
+}
+
 /// Turn regex statements that share the values they inspect (`CField::values_key`) and a
-/// transformation chain into members of one [`RegexGroup`]. Only patterns that compile in the ASCII mode (as [`build_regex`]
-/// compiles them first) are grouped, so a pattern means the same alone and in the set;
-/// a group whose set does not build within the limits is left as separate regexes.
+/// transformation chain into members of one [`RegexGroup`] (a group of one when a pattern
+/// is alone), and the groups on the same values into one [`FieldSet`]. Only patterns that
+/// compile in the ASCII mode (as [`build_regex`] compiles them first) are grouped, so a
+/// pattern means the same alone and in a set; a set that does not build within the limits
+/// is left out (its statements stay separate regexes, or its groups without a field set).
 fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
     // Pass 1: the group key of each regex statement in walk order (`None`: the pattern
-    // needs Unicode mode and stays alone), and the patterns of each key.
-    let mut keys: Vec<Option<String>> = Vec::new();
-    let mut patterns: HashMap<String, Vec<String>> = HashMap::new();
+    // needs Unicode mode and stays alone), the patterns of each key and its chain's
+    // trigger classes.
+    let mut keys: Vec<Option<(String, String)>> = Vec::new();
+    let mut patterns: BTreeMap<(String, String), ChainPatterns> = BTreeMap::new();
     each_statement(rules, &mut |s| {
         if let CStatement::Match {
             field,
             transforms,
+            triggers,
             test: Test::Regex { re, ascii, .. },
             ..
         } = s
         {
-            let key = ascii.then(|| format!("{}|{transforms:?}", field.values_key()));
+            let key = ascii.then(|| (field.values_key(), format!("{transforms:?}")));
             if let Some(k) = &key {
-                patterns
-                    .entry(k.clone())
-                    .or_default()
-                    .push(re.as_str().to_owned());
+                let entry = patterns.entry(k.clone()).or_insert(ChainPatterns {
+                    patterns: Vec::new(),
+                    triggers: *triggers,
+                });
+                entry.patterns.push(re.as_str().to_owned());
             }
             keys.push(key);
         }
     });
-    let mut groups: HashMap<String, (Arc<RegexGroup>, usize)> = HashMap::new();
-    for (k, pats) in patterns {
-        if pats.len() < 2 {
+    // Field sets first (groups refer to theirs), over the groups that will get ids below
+    // 64: ids go in key order, which puts a field's groups together.
+    let mut field_sets: HashMap<String, Arc<FieldSet>> = HashMap::new();
+    let mut by_field: BTreeMap<&str, Vec<(usize, &ChainPatterns)>> = BTreeMap::new();
+    for (id, ((field, _), v)) in patterns.iter().enumerate() {
+        if id < 64 {
+            by_field.entry(field.as_str()).or_default().push((id, v));
+        }
+    }
+    for (field, members) in by_field {
+        if members.len() < 2 || field_sets.len() >= 64 {
             continue;
         }
+        let pats: Vec<&str> = members
+            .iter()
+            .flat_map(|(_, c)| c.patterns.iter().map(String::as_str))
+            .collect();
         if let Ok(set) = ascii_regex_set(&pats) {
-            let id = groups.len();
-            let pats: Vec<&str> = pats.iter().map(String::as_str).collect();
+            field_sets.insert(
+                field.to_owned(),
+                Arc::new(FieldSet {
+                    id: field_sets.len(),
+                    set,
+                    lazy: Lazy::build(&pats, slots),
+                    triggers: members.iter().fold(0, |t, (_, c)| t | c.triggers),
+                    members: members.iter().fold(0, |b, (id, _)| b | 1 << id),
+                }),
+            );
+        }
+    }
+    let mut groups: HashMap<(String, String), (Arc<RegexGroup>, usize)> = HashMap::new();
+    for (id, (k, chain)) in patterns.into_iter().enumerate() {
+        if let Ok(set) = ascii_regex_set(&chain.patterns) {
+            let pats: Vec<&str> = chain.patterns.iter().map(String::as_str).collect();
             let lazy = Lazy::build(&pats, slots);
-            groups.insert(k, (Arc::new(RegexGroup { id, set, lazy }), 0));
+            let field_set = field_sets
+                .get(&k.0)
+                .filter(|f| f.members & (1u64.checked_shl(id as u32).unwrap_or(0)) != 0)
+                .cloned();
+            let group = RegexGroup {
+                id,
+                set,
+                lazy,
+                field_set,
+            };
+            groups.insert(k, (Arc::new(group), 0));
         }
     }
     // Pass 2: the same walk, members become pattern `n` of their group in pattern order.
@@ -1605,7 +1682,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
                 *test = Test::Grouped(group.clone(), *next);
                 *next += 1;
             } else if let (Some(_), Test::Regex { re, lazy, .. }) = (key, &mut *test) {
-                // Alone in its group, in the ASCII mode.
+                // In the ASCII mode, but its group's set did not build.
                 *lazy = Lazy::build(&[re.as_str()], slots);
             }
         }

@@ -543,6 +543,20 @@ impl<'p> Eval<'p, '_, '_> {
         hit
     }
 
+    /// Asks field set `f` about `raw` once: when none of its members' chains would change the
+    /// value and none of their patterns matches it, every member is marked as having run on
+    /// the value without a match.
+    fn field_set(&mut self, f: &FieldSet, raw: &[u8], memo: &ValueMemo) {
+        let bit = 1u64 << f.id;
+        if memo.field_sets.get() & bit != 0 {
+            return;
+        }
+        memo.field_sets.set(memo.field_sets.get() | bit);
+        if classes_of(memo, raw) & f.triggers == 0 && !f.is_match(&mut self.caches, raw) {
+            memo.ran.set(memo.ran.get() | f.members);
+        }
+    }
+
     /// `f(v)` (a detector's verdict), remembered for the request: `v` is `raw` transformed.
     fn memo(&mut self, kind: u8, raw: &'p [u8], v: &[u8], f: impl FnOnce(&[u8]) -> bool) -> bool {
         use std::hash::{BuildHasher, Hasher};
@@ -589,11 +603,7 @@ impl<'p> Eval<'p, '_, '_> {
         // Short values (most of them: JSON strings, headers, arguments) rarely meet the same
         // chain twice, and caching costs more than transforming them again.
         if raw.len() < CACHE_MIN {
-            let present = memo.classes.get().unwrap_or_else(|| {
-                let c = transform::classes(raw);
-                memo.classes.set(Some(c));
-                c
-            });
+            let present = classes_of(memo, raw);
             // None of the chain's transformations would change the value (most values).
             if present & triggers == 0 {
                 return Transformed::Same;
@@ -643,6 +653,11 @@ impl<'p> Eval<'p, '_, '_> {
             if let Test::Grouped(g, i) = test {
                 match group_bit(g.id) {
                     Some(bit) => {
+                        if memo.ran.get() & bit == 0 {
+                            if let Some(f) = &g.field_set {
+                                this.field_set(f, raw, memo);
+                            }
+                        }
                         if memo.ran.get() & bit != 0 && memo.hit.get() & bit == 0 {
                             return false;
                         }
@@ -1160,6 +1175,15 @@ impl std::hash::Hasher for Fx {
 }
 
 type BuildFx = std::hash::BuildHasherDefault<Fx>;
+
+/// `raw`'s trigger classes (`transform::classes`), from its memo once asked for.
+fn classes_of(memo: &ValueMemo, raw: &[u8]) -> u32 {
+    memo.classes.get().unwrap_or_else(|| {
+        let c = transform::classes(raw);
+        memo.classes.set(Some(c));
+        c
+    })
+}
 
 /// Group `id`'s bit in a [`ValueMemo`]; `None` past 64 groups.
 fn group_bit(id: usize) -> Option<u64> {

@@ -8,10 +8,9 @@
 //! keeps one of them; the WAF inspects them all).
 //!
 //! An item's JSON Pointer is not stored whole: each key and array index is one segment
-//! (where its key lies, or its index, and its parent's segment), and a pointer is put
-//! together, escaped, only when asked for (a path filter, a match to report): the managed
-//! rule groups inspect every item and ask for none. Storing whole pointers would let a long
-//! key over many array elements turn a 16 KB body into megabytes of copies.
+//! (its escaped text and its parent's segment), and a pointer is put together only when
+//! asked for (a path filter, a match to report). Storing whole pointers would let a long key
+//! over many array elements turn a 16 KB body into megabytes of copies.
 //!
 //! Hand-written rather than serde_json's deserializer driving a visitor, which it replaced:
 //! the WAF walks every JSON body, and this pass costs about a quarter of what that one did
@@ -23,7 +22,7 @@ use std::ops::Range;
 
 /// The items of a valid JSON body.
 pub(crate) struct JsonItems {
-    /// Unescaped strings (everything else is a slice of the body).
+    /// Unescaped strings and path segments (everything else is a slice of the body).
     text: Vec<u8>,
     items: Vec<Item>,
     segments: Vec<Segment>,
@@ -50,7 +49,6 @@ struct Item {
     memo: ValueMemo,
 }
 
-#[derive(Clone)]
 enum Span {
     Body(Range<usize>),
     Text(Range<usize>),
@@ -60,44 +58,31 @@ enum Span {
 type SegmentId = u32;
 const ROOT: SegmentId = SegmentId::MAX;
 
-/// A member's key (unescaped, where its item's value lies) or an array index, under its
-/// parent's pointer.
+/// `/key` (escaped) or `/index`, under its parent's pointer.
 struct Segment {
     parent: SegmentId,
-    step: Step,
-}
-
-enum Step {
-    Key(Span),
-    Index(usize),
+    text: Range<usize>,
 }
 
 /// The JSON Pointer of an item, put together on demand.
 #[derive(Clone, Copy)]
 pub(crate) struct JsonPath<'p> {
     items: &'p JsonItems,
-    body: &'p [u8],
     id: SegmentId,
 }
 
 impl JsonPath<'_> {
     /// Appends the pointer (`/a/0/b`; nothing for the whole document) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        // Leaf first, then written from the root: the nesting depth is bounded by the
-        // parser ([`MAX_DEPTH`]).
-        let mut steps = Vec::new();
+        let start = out.len();
         let mut id = self.id;
+        // Leaf first, then reversed: the nesting depth is bounded by the parser
+        // ([`MAX_DEPTH`]).
         while let Some(seg) = self.items.segments.get(id as usize) {
-            steps.push(&seg.step);
+            out.extend(self.items.text[seg.text.clone()].iter().rev());
             id = seg.parent;
         }
-        for step in steps.into_iter().rev() {
-            out.push(b'/');
-            match step {
-                Step::Key(span) => escape_segment(out, self.items.span(self.body, span)),
-                Step::Index(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-            }
-        }
+        out[start..].reverse();
     }
 
     pub fn to_vec(self) -> Vec<u8> {
@@ -119,10 +104,10 @@ impl JsonItems {
             at: 0,
             path: ROOT,
             // Sized for the body at once: growing them cost about an eighth of the walk of
-            // a typical 1 KB API body (an item every dozen bytes or so). `text` holds only
-            // strings with escapes, which most bodies have none of.
+            // a typical 1 KB API body (an item every dozen bytes or so; keys and indexes
+            // are most of `text`).
             out: JsonItems {
-                text: Vec::new(),
+                text: Vec::with_capacity(body.len() / 4),
                 items: Vec::with_capacity(body.len() / 12 + 8),
                 segments: Vec::with_capacity(body.len() / 16 + 8),
             },
@@ -138,21 +123,16 @@ impl JsonItems {
         self.items.iter().map(move |i| JsonItem {
             path: JsonPath {
                 items: self,
-                body,
                 id: i.path,
             },
             is_key: i.is_key,
             is_string: i.is_string,
-            value: self.span(body, &i.value),
+            value: match &i.value {
+                Span::Body(r) => &body[r.clone()],
+                Span::Text(r) => &self.text[r.clone()],
+            },
             memo: &i.memo,
         })
-    }
-
-    fn span<'p>(&'p self, body: &'p [u8], span: &Span) -> &'p [u8] {
-        match span {
-            Span::Body(r) => &body[r.clone()],
-            Span::Text(r) => &self.text[r.clone()],
-        }
     }
 }
 
@@ -300,7 +280,7 @@ impl Parser<'_> {
         let mut i = 0usize;
         loop {
             self.path = parent;
-            self.enter(Step::Index(i));
+            self.enter(|text| text.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()));
             self.value(depth)?;
             if !self.more(b']')? {
                 self.path = parent;
@@ -321,7 +301,7 @@ impl Parser<'_> {
                 return None;
             }
             let key = self.string()?;
-            self.enter(Step::Key(key.clone()));
+            self.enter_key(&key);
             self.push(key, true, true);
             self.ws();
             self.eat(b':')?;
@@ -420,14 +400,32 @@ impl Parser<'_> {
         Some(n)
     }
 
-    /// Makes `step` a segment under the current path, and the current path.
-    fn enter(&mut self, step: Step) {
+    /// Makes `/` and `bytes` a segment under the current path, and the current path.
+    fn enter(&mut self, bytes: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.out.text.len();
+        self.out.text.push(b'/');
+        bytes(&mut self.out.text);
         self.out.segments.push(Segment {
             parent: self.path,
-            step,
+            text: start..self.out.text.len(),
         });
         // At most one segment per key or element, so fewer than the body has bytes.
         self.path = (self.out.segments.len() - 1) as SegmentId;
+    }
+
+    /// Enters the member whose key is at `key` (escaped in the pointer: `~` is `~0`, `/`
+    /// is `~1`).
+    fn enter_key(&mut self, key: &Span) {
+        let (src, range) = match key {
+            Span::Body(r) => (self.b, r.clone()),
+            // The unescaped key is copied first: `text` grows while it is read.
+            Span::Text(r) => {
+                let k = self.out.text[r.clone()].to_vec();
+                self.enter(|text| escape_segment(text, &k));
+                return;
+            }
+        };
+        self.enter(|text| escape_segment(text, &src[range]));
     }
 }
 
@@ -459,7 +457,7 @@ fn plain_run(b: &[u8], from: usize) -> usize {
         .unwrap_or(b.len() - at)
 }
 
-/// Appends key `k` to a pointer, `~` as `~0` and `/` as `~1`.
+/// Appends key `k` to a pointer segment, `~` as `~0` and `/` as `~1`.
 fn escape_segment(text: &mut Vec<u8>, k: &[u8]) {
     if !k.iter().any(|&b| b == b'~' || b == b'/') {
         text.extend_from_slice(k);

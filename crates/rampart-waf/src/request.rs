@@ -54,6 +54,8 @@ pub(crate) struct ValueMemo {
     /// Of those, the groups with a pattern that matched (which ones: the evaluation's
     /// `regex_hits`).
     pub hit: Cell<u64>,
+    /// The field sets (by id) already asked about the value (`compile::FieldSet`).
+    pub field_sets: Cell<u64>,
 }
 
 /// Where the single-valued fields keep their memos in [`Parsed::fixed`].

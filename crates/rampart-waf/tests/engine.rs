@@ -377,6 +377,100 @@ fn grouped_regexes_answer_for_their_own_pattern() {
     assert!(matched(&req("POST", "/").body("nothing here")).is_empty());
 }
 
+/// The regex groups of every chain on the same values are also asked together, once, on a
+/// value none of their chains would change: a miss there answers them all. A value that
+/// some chain decodes (into a match or not) or that some pattern matches as it is still
+/// gets each statement's own answer, on the body, a header and a JSON body's items.
+#[test]
+fn regexes_of_several_chains_on_one_field_answer_for_their_own_chain() {
+    let count = |name: &str, prio: i64, field: Value, pattern: &str, tt: &[&str]| {
+        rule(name, prio, regex(field, pattern, tt), "Count")
+    };
+    let json_body = || {
+        json!({"JsonBody": {"MatchPattern": {"All": {}}, "MatchScope": "VALUE",
+        "InvalidFallbackBehavior": "NO_MATCH"}})
+    };
+    let header = || json!({"SingleHeader": {"Name": "x-v"}});
+    let mut rules = Vec::new();
+    for (i, (name, field)) in [
+        ("body", json!({"Body": {}})),
+        ("json", json_body()),
+        ("header", header()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = i as i64 * 10;
+        rules.push(count(
+            &format!("{name}-decoded"),
+            p,
+            field.clone(),
+            "<script",
+            &["URL_DECODE"],
+        ));
+        rules.push(count(
+            &format!("{name}-entity"),
+            p + 1,
+            field.clone(),
+            "<img",
+            &["HTML_ENTITY_DECODE"],
+        ));
+        rules.push(count(
+            &format!("{name}-raw"),
+            p + 2,
+            field.clone(),
+            "zzz",
+            &["NONE"],
+        ));
+        rules.push(count(
+            &format!("{name}-lower"),
+            p + 3,
+            field.clone(),
+            "select",
+            &["LOWERCASE"],
+        ));
+        rules.push(count(
+            &format!("{name}-raw-2"),
+            p + 4,
+            field,
+            "yyy",
+            &["NONE"],
+        ));
+    }
+    let a = acl(Value::Array(rules));
+    let matched = |body: &str, header: &str| -> Vec<String> {
+        req("POST", "/")
+            .header("x-v", header)
+            .body(body)
+            .eval(&a)
+            .matches
+            .iter()
+            .map(|m| m.rule.clone())
+            .collect()
+    };
+    // Nothing to decode, nothing matches: every statement misses.
+    assert!(matched(r#"{"a":"plain text"}"#, "plain").is_empty());
+    // Only a decoding chain sees a match (the value as it is matches no pattern).
+    assert_eq!(
+        matched(r#"{"a":"%3Cscript%3E"}"#, "%3cscript"),
+        ["body-decoded", "json-decoded", "header-decoded"]
+    );
+    assert_eq!(
+        matched(r#"{"a":"&lt;img src=x&gt;"}"#, "&lt;img"),
+        ["body-entity", "json-entity", "header-entity"]
+    );
+    // A decodable value whose decoding matches nothing, and a pattern matching as it is.
+    assert_eq!(
+        matched(r#"{"a":"%41 zzz"}"#, "%41 SELECT yyy"),
+        ["body-raw", "json-raw", "header-lower", "header-raw-2"]
+    );
+    // Nothing to decode, one pattern matches: the others still miss.
+    assert_eq!(
+        matched(r#"{"a":"SeLeCt"}"#, "yyy"),
+        ["body-lower", "json-lower", "header-raw-2"]
+    );
+}
+
 /// Detector verdicts are remembered per request and value, each detector (SQLi `LOW`, SQLi
 /// `HIGH`, XSS) on its own: statements asking another detector about the same value, first
 /// or later, get that detector's answer.
