@@ -258,11 +258,53 @@ pub(crate) enum Test {
 pub(crate) struct RegexGroup {
     /// Unique within the ACL; with a value's identity, the key of the per-request cache.
     pub id: usize,
-    pub set: regex::bytes::RegexSet,
-    /// The set as a [`Lazy`] DFA, for whether any pattern matches, when one was built.
+    pub patterns: GroupPatterns,
+    /// The patterns as a [`Lazy`] DFA, for whether any matches, when one was built.
     pub lazy: Option<Lazy>,
     /// The groups of every chain on the same values, together.
     pub field_set: Option<Arc<FieldSet>>,
+}
+
+/// A group's patterns: a set, or the one pattern of a group of one (as the statement built
+/// it, not built again).
+#[derive(Debug)]
+pub(crate) enum GroupPatterns {
+    Set(regex::bytes::RegexSet),
+    One(regex::bytes::Regex),
+}
+
+/// Which of a group's patterns match a value that some pattern matches.
+#[derive(Debug)]
+pub(crate) enum GroupHits {
+    Set(regex::bytes::SetMatches),
+    /// The one pattern of a group of one.
+    One,
+}
+
+impl GroupPatterns {
+    pub(crate) fn is_match(&self, v: &[u8]) -> bool {
+        match self {
+            GroupPatterns::Set(s) => s.is_match(v),
+            GroupPatterns::One(r) => r.is_match(v),
+        }
+    }
+
+    /// Which patterns match `v`, known to match one.
+    pub(crate) fn hits(&self, v: &[u8]) -> GroupHits {
+        match self {
+            GroupPatterns::Set(s) => GroupHits::Set(s.matches(v)),
+            GroupPatterns::One(_) => GroupHits::One,
+        }
+    }
+}
+
+impl GroupHits {
+    pub(crate) fn matched(&self, index: usize) -> bool {
+        match self {
+            GroupHits::Set(m) => m.matched(index),
+            GroupHits::One => index == 0,
+        }
+    }
 }
 
 /// Every regex group on the same values (one per transformation chain: the managed rule
@@ -1586,6 +1628,8 @@ fn each_statement(rules: &mut [CRule], f: &mut impl FnMut(&mut CStatement)) {
 /// The regex patterns of one field and transformation chain, and the chain's trigger classes.
 struct ChainPatterns {
     patterns: Vec<String>,
+    /// The first pattern as its statement built it (a group of one keeps it).
+    first: regex::bytes::Regex,
     triggers: u32,
 }
 
@@ -1612,8 +1656,9 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
         {
             let key = ascii.then(|| (field.values_key(), format!("{transforms:?}")));
             if let Some(k) = &key {
-                let entry = patterns.entry(k.clone()).or_insert(ChainPatterns {
+                let entry = patterns.entry(k.clone()).or_insert_with(|| ChainPatterns {
                     patterns: Vec::new(),
+                    first: re.clone(),
                     triggers: *triggers,
                 });
                 entry.patterns.push(re.as_str().to_owned());
@@ -1653,7 +1698,11 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
     }
     let mut groups: HashMap<(String, String), (Arc<RegexGroup>, usize)> = HashMap::new();
     for (id, (k, chain)) in patterns.into_iter().enumerate() {
-        if let Ok(set) = ascii_regex_set(&chain.patterns) {
+        let built = match chain.patterns.len() {
+            1 => Ok(GroupPatterns::One(chain.first)),
+            _ => ascii_regex_set(&chain.patterns).map(GroupPatterns::Set),
+        };
+        if let Ok(group_patterns) = built {
             let pats: Vec<&str> = chain.patterns.iter().map(String::as_str).collect();
             let lazy = Lazy::build(&pats, slots);
             let field_set = field_sets
@@ -1662,7 +1711,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
                 .cloned();
             let group = RegexGroup {
                 id,
-                set,
+                patterns: group_patterns,
                 lazy,
                 field_set,
             };

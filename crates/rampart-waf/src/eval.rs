@@ -527,9 +527,9 @@ impl<'p> Eval<'p, '_, '_> {
             .and_then(|l| l.is_match(&mut self.caches, v))
         {
             Some(m) => m,
-            None => g.set.is_match(v),
+            None => g.patterns.is_match(v),
         };
-        let m = any.then(|| g.set.matches(v));
+        let m = any.then(|| g.patterns.hits(v));
         let hit = m.as_ref().is_some_and(|m| m.matched(index));
         if let Some(bit) = bit {
             memo.ran.set(memo.ran.get() | bit);
@@ -1191,8 +1191,7 @@ fn group_bit(id: usize) -> Option<u64> {
 }
 
 /// (group, address, length) -> which of the group's patterns match the value (`None`: none).
-type RegexHits =
-    std::collections::HashMap<(usize, usize, usize), Option<regex::bytes::SetMatches>, BuildFx>;
+type RegexHits = std::collections::HashMap<(usize, usize, usize), Option<GroupHits>, BuildFx>;
 
 /// (address, length, chain) -> the transformed value, `None` if unchanged.
 type TransformCache = std::collections::HashMap<(usize, usize, u128), Option<Rc<[u8]>>, BuildFx>;
