@@ -81,8 +81,9 @@ pub struct RuleTrace {
 
 struct Eval<'p, 'r, 'a> {
     p: &'p Parsed<'r, 'a>,
-    /// Detector verdicts of this request by value hash: (length, verdict).
-    /// The keys are already keyed SipHash values, so the map itself hashes them with Fx.
+    /// Detector verdicts of this request's transformed values by value hash: (length,
+    /// verdict). The keys are already keyed SipHash values, so the map itself hashes them
+    /// with Fx. (Values the transformations left as they were are in `memo_at`.)
     memo: std::collections::HashMap<u64, (usize, bool), BuildFx>,
     /// Detector verdicts of values the transformations left as they were, by detector,
     /// address and length (the value lives in the request or `p` for the whole
