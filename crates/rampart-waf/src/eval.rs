@@ -643,16 +643,22 @@ impl<'p> Eval<'p, '_, '_> {
         lowercased: bool,
     ) -> bool {
         let p = self.p;
-        let check = |this: &mut Self,
-                     what: Where<'p>,
-                     raw: &'p [u8],
-                     secret: bool,
-                     memo: &'p ValueMemo|
-         -> bool {
+        // Looked up once per statement rather than once per value: the closure below runs
+        // for every value of the field.
+        let group = match test {
+            Test::Grouped(g, i) => Some((&**g, *i, group_bit(g.id))),
+            _ => None,
+        };
+        let check = move |this: &mut Self,
+                          what: Where<'p>,
+                          raw: &'p [u8],
+                          secret: bool,
+                          memo: &'p ValueMemo|
+              -> bool {
             // A regex group that already ran on this value answers a miss without even
             // transforming it again.
-            if let Test::Grouped(g, i) = test {
-                match group_bit(g.id) {
+            if let Some((g, i, bit)) = group {
+                match bit {
                     Some(bit) => {
                         if memo.ran.get() & bit == 0 {
                             if let Some(f) = &g.field_set {
@@ -668,7 +674,7 @@ impl<'p> Eval<'p, '_, '_> {
                         if this
                             .regex_hits
                             .get(&key)
-                            .is_some_and(|m| !m.as_ref().is_some_and(|m| m.matched(*i)))
+                            .is_some_and(|m| !m.as_ref().is_some_and(|m| m.matched(i)))
                         {
                             return false;
                         }
