@@ -1707,7 +1707,7 @@ fn group_regexes(rules: &mut [CRule], slots: &mut Slots) {
             let lazy = Lazy::build(&pats, slots);
             let field_set = field_sets
                 .get(&k.0)
-                .filter(|f| f.members & (1u64.checked_shl(id as u32).unwrap_or(0)) != 0)
+                .filter(|f| id < 64 && f.members >> id & 1 == 1)
                 .cloned();
             let group = RegexGroup {
                 id,

@@ -960,22 +960,24 @@ impl Gen {
 fn a_values_classes_are_those_of_its_bytes_and_pairs() {
     use rampart_waf::transform::classes;
     let mut g = Gen(rng::Rng(0x2545_F491_4F6C_DD1D));
+    // Inputs where a two-byte class (two spaces, `/*`, `//`) adds to the bytes' own.
     let mut with_pairs = 0;
     for _ in 0..50_000 {
         let mut input = g.input();
         input.extend(g.input());
         input.extend(g.input());
-        let mut want = classes(b"");
+        let mut bytes = classes(b"");
+        for b in input.chunks(1) {
+            bytes |= classes(b);
+        }
+        let mut want = bytes;
         for w in input.windows(2) {
             want |= classes(w);
         }
-        for b in input.chunks(1) {
-            want |= classes(b);
-        }
         assert_eq!(classes(&input), want, "\"{}\"", show(&input));
-        with_pairs += usize::from(want != classes(b"") && input.len() > 16);
+        with_pairs += usize::from(want != bytes);
     }
-    assert!(with_pairs > 10_000, "{with_pairs}");
+    assert!(with_pairs > 5_000, "{with_pairs}");
 }
 
 /// `apply_all` skips a transformation when none of its trigger classes occur in the value:
